@@ -1,0 +1,49 @@
+// Package env turns fetched secrets into environment variables: one name mapping, merge
+// and precedence, dotenv/export/json writers and exec-size checks. It is pure: no AWS, no os.Getenv.
+package env
+
+import "strings"
+
+// Var is one variable a source produced, after name mapping.
+type Var struct {
+	Name  string
+	Value string
+}
+
+// Name maps a source key (a parameter path below --ssm-path, or a JSON key) to a variable
+// name: "/" and every other character outside [A-Za-z0-9_] become "_", and a leading digit
+// gets a "_" prefix. Case is kept. It is the only name mapping: exec, dry-run and every
+// writer use it.
+func Name(key string) string {
+	var b strings.Builder
+	b.Grow(len(key) + 1)
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c == '_':
+			b.WriteByte(c)
+		case c >= '0' && c <= '9':
+			if i == 0 {
+				b.WriteByte('_')
+			}
+			b.WriteByte(c)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// ValidName reports whether name can be written as a variable name by every writer.
+func ValidName(name string) bool {
+	if name == "" || (name[0] >= '0' && name[0] <= '9') {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"crypto/sha256"
 	"flag"
 	"fmt"
@@ -54,12 +55,16 @@ func teeRun(args []string) int {
 // envdump is the command secretexec execs in scripts. It shows what it received without
 // printing values: "NAME len=N sha=PREFIX" or "NAME unset" per argument; -dir D writes each
 // value to D/NAME so a script can cmp the exact bytes; -names prints every variable name;
-// -exit N exits with N.
+// -exit N exits with N; a first argument -argv prints argv and nothing else.
 func envdump() {
 	fs := flag.NewFlagSet("envdump", flag.ExitOnError)
 	dir := fs.String("dir", "", "")
 	names := fs.Bool("names", false, "")
 	code := fs.Int("exit", 0, "")
+	if len(os.Args) > 1 && os.Args[1] == "-argv" { // print argv exactly, parse nothing
+		fmt.Printf("argv=%q\n", os.Args)
+		os.Exit(0)
+	}
 	fs.Parse(os.Args[1:])
 	if *names {
 		var all []string
@@ -71,6 +76,9 @@ func envdump() {
 		for _, k := range all {
 			fmt.Println(k)
 		}
+	}
+	if *dir != "" {
+		os.MkdirAll(*dir, 0o700)
 	}
 	for _, name := range fs.Args() {
 		v, ok := os.LookupEnv(name)
@@ -254,6 +262,21 @@ func (e *emulator) cmds() map[string]func(ts *testscript.TestScript, neg bool, a
 				_, err := e.ssm.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(v), Type: ssmtypes.ParameterTypeSecureString})
 				ts.Check(err)
 			}
+		},
+		// sm-create-sized ID KEY N...: a JSON secret whose keys KEY1.. hold N-byte values.
+		"sm-create-sized": func(ts *testscript.TestScript, neg bool, args []string) {
+			m := map[string]string{}
+			for i, a := range args[2:] {
+				n, err := strconv.Atoi(a)
+				ts.Check(err)
+				v := strings.Repeat(fmt.Sprintf("canary-%d-", i), n/9+1)[:n]
+				m[fmt.Sprintf("%s%d", args[1], i+1)] = v
+				e.addCanary(v)
+			}
+			b, err := json.Marshal(m)
+			ts.Check(err)
+			_, err = e.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(args[0]), SecretString: aws.String(string(b))})
+			ts.Check(err)
 		},
 		// sm-create ID VALUE|@FILE: a secret with a SecretString. -binary stores SecretBinary.
 		"sm-create": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -139,7 +139,7 @@ func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *l
 			l.Vars = append(l.Vars, it.Var)
 			l.Descs = append(l.Descs, it.Desc)
 			if it.Var.Name != it.Key && r.Source.Kind == fetch.Secret && r.Source.Bind == "" {
-				lg.warnf("%s: key %q is variable %s", r.Source, it.Key, it.Var.Name)
+				lg.verbosef("%s: key %q is variable %s", r.Source, it.Key, it.Var.Name)
 			}
 		}
 		layers[i] = l

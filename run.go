@@ -143,7 +143,7 @@ func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *l
 			}
 		}
 		layers[i] = l
-		lg.verbosef("%s: %d variables in %d requests", r.Source, len(r.Items), r.Calls)
+		lg.verbosef("%s: %s, %s", r.Source, plural(len(r.Items), "variable"), plural(r.Calls, "request"))
 	}
 	merged, decisions := env.Merge(base, layers, !c.noOverride)
 	lg.verbosef("fetched %d sources in %s", len(results), time.Since(start).Round(time.Millisecond))
@@ -204,4 +204,11 @@ func sigName(s os.Signal) string {
 
 var signalNames = map[syscall.Signal]string{
 	syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP", syscall.SIGQUIT: "SIGQUIT",
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -135,8 +135,8 @@ func dotenvQuote(s string) string {
 }
 
 // shQuote single-quotes s for POSIX sh: inside single quotes every byte is literal, and
-// a ' becomes close-quote, backslash-quote, reopen-quote (written `'\''`). No value
-// can run a command.
+// a ' becomes close-quote, backslash-quote, reopen-quote: the
+// code below. No value can run a command.
 func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -275,12 +275,15 @@ func shells(t testing.TB) []string {
 func TestExportRoundTripShells(t *testing.T) {
 	dir := t.TempDir()
 	// A command substitution or backtick that ran would create this file.
-	canary := filepath.Join(dir, "ran")
+	mark := filepath.Join(dir, "ran")
 	vars := append([]Var{
-		{"RUN1", "$(touch " + canary + ")"},
-		{"RUN2", "`touch " + canary + "`"},
-		{"RUN3", "'; touch " + canary + "; '"},
-		{"RUN4", "'\ntouch " + canary + "\n'"},
+		{"RUN1", "$(touch " + mark + ")"},
+		{"RUN2", "`touch " + mark + "`"},
+		{"RUN3", "'; touch " + mark + "; '"},
+		{"RUN4", "'\ntouch " + mark + "\n'"},
+		{"RUN5", "\\'; touch " + mark + " #"},
+		{"RUN6", "'\"; touch " + mark + "; \"'"},
+		{"RUN7", "'$(touch " + mark + ")'"},
 	}, hostile...)
 	file := filepath.Join(dir, "export.sh")
 	if err := os.WriteFile(file, write(t, Export, vars), 0o600); err != nil {
@@ -303,7 +306,7 @@ func TestExportRoundTripShells(t *testing.T) {
 			t.Errorf("%s: PLAIN not exported to a child", sh)
 		}
 	}
-	if _, err := os.Stat(canary); err == nil {
+	if _, err := os.Stat(mark); err == nil {
 		t.Fatal("a value ran a command when the export file was sourced")
 	}
 }

@@ -84,7 +84,8 @@ var hostile = []Var{
 	{"YAML_ISH", "key: value\n- item"},
 	{"PEM", pem},
 	{"PEM_TRIMMED", strings.TrimSuffix(pem, "\n")},
-	{"LONG", strings.Repeat("x'\"$\\\n", 20000)},
+	{"LONG", strings.Repeat("x'\"$\\\n", 4000)},
+	{"LONG_PLAIN", strings.Repeat("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", 2048)}, // 64 KiB: under the kernel's 128 KiB per-string limit, so it still execs
 	{"JSON_TEXT", `{"a":[1,"b\n"],"c":null}`},
 }
 

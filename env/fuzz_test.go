@@ -111,8 +111,9 @@ func FuzzJSONRoundTrip(f *testing.F) {
 
 // FuzzName pins the name mapping: every non-empty key maps to a ValidName; the empty
 // key maps to "" (not a ValidName: callers reject empty keys, and Write refuses ""); a
-// valid name maps to itself, so the mapping is idempotent; only a leading digit adds a
-// byte, so distinct keys can collide only through replaced characters.
+// valid name maps to itself, so the mapping is idempotent; each character (each invalid
+// UTF-8 byte) becomes one byte and only a leading digit adds one, so distinct keys can
+// collide only through replaced characters.
 func FuzzName(f *testing.F) {
 	for _, k := range []string{"", "DB_PASS", "db/pass", "/auraxis/prod/DB_PASS", "1x", "9", "_1", "a-b.c", "päss", "\x00", " ", "é1"} {
 		f.Add(k)
@@ -134,12 +135,13 @@ func FuzzName(f *testing.F) {
 		if ValidName(key) && n != key {
 			t.Fatalf("valid name %q mapped to %q", key, n)
 		}
-		wantLen := len(key)
+		// One output byte per character (an invalid UTF-8 byte counts as one).
+		wantLen := utf8.RuneCountInString(key)
 		if key[0] >= '0' && key[0] <= '9' {
 			wantLen++
 		}
 		if len(n) != wantLen {
-			t.Fatalf("Name(%q) = %q: %d bytes, want %d", key, n, len(n), wantLen)
+			t.Fatalf("Name(%q) = %q: %d bytes, want %d (one per character)", key, n, len(n), wantLen)
 		}
 	})
 }

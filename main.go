@@ -5,10 +5,9 @@ package main
 import (
 	"context"
 	"os"
-
-	_ "golang.org/x/crypto/x509roots/fallback" // TLS to AWS from FROM-scratch images with no CA bundle
 )
 
 func main() {
+	installFallbackRoots() // TLS to AWS from FROM-scratch images with no CA store
 	os.Exit(run(context.Background(), os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
 }

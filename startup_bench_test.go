@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/secretexec/secretexec/internal/awstest"
+)
+
+// BenchmarkStartup runs the whole command in-process (--dry-run, so nothing is executed)
+// against the emulator: what a CPU profile of secretexec's own start-up work looks like,
+// package initialisation and process start aside (for those see bench/README.md).
+//
+//	go test -run '^$' -bench Startup -cpuprofile cpu.out && go tool pprof -top cpu.out
+func BenchmarkStartup(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("params=%d", n), func(b *testing.B) {
+			srv := awstest.New(b)
+			for i := range n {
+				if err := srv.PutParameter(context.Background(), fmt.Sprintf("/bench/P%04d", i), "value-0123456789abcdef", true); err != nil {
+					b.Fatal(err)
+				}
+			}
+			environ := []string{
+				"AWS_ENDPOINT_URL=" + srv.URL, "AWS_REGION=us-east-1",
+				"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+				"AWS_EC2_METADATA_DISABLED=true",
+				"AWS_CONFIG_FILE=/nonexistent/config", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent/credentials",
+			}
+			for _, kv := range environ {
+				k, v, _ := cutEq(kv)
+				b.Setenv(k, v) // the SDK reads the process environment
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if code := run(context.Background(), []string{"--dry-run", "--ssm-path", "/bench"}, environ, io.Discard, io.Discard); code != 0 {
+					b.Fatalf("exit status %d", code)
+				}
+			}
+		})
+	}
+}
+
+func cutEq(kv string) (string, string, bool) {
+	for i := range len(kv) {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], true
+		}
+	}
+	return kv, "", false
+}

@@ -32,6 +32,8 @@
 //     Unknown names, versions and labels go to InvalidParameters (GetParameters) or
 //     ParameterNotFound / ParameterVersionNotFound (GetParameter). GetParameters answers in
 //     alphabetical order of Name, as the API reference says.
+//   - DescribeParameters with the ParameterFilters key "Path" (options OneLevel and
+//     Recursive), which kumo ignores: answered from kumo's own listing, full pages.
 //   - secretsmanager.BatchGetSecretValue with SecretIdList (not Filters), built on kumo's
 //     GetSecretValue; missing secrets are listed in Errors, as AWS does.
 //   - Secrets Manager's ResourceNotFoundException comes back with HTTP 400 (kumo says 404).

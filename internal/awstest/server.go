@@ -325,6 +325,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		resp, err = s.getParameters(r.Context(), req)
 	case req.service == "ssm" && req.action == "GetParameter":
 		resp, err = s.getParameter(r.Context(), req)
+	case req.service == "ssm" && req.action == "DescribeParameters":
+		resp, err = s.describeParameters(r.Context(), req)
 	case req.service == "secretsmanager" && req.action == "BatchGetSecretValue":
 		resp, err = s.batchGetSecretValue(r.Context(), req)
 	case req.service == "ssm" && req.action == "GetParametersByPath":

@@ -15,7 +15,7 @@ import (
 //
 //	go test -run '^$' -bench Startup -cpuprofile cpu.out && go tool pprof -top cpu.out
 func BenchmarkStartup(b *testing.B) {
-	for _, n := range []int{10, 1000} {
+	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("params=%d", n), func(b *testing.B) {
 			srv := awstest.New(b)
 			for i := range n {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/secretexec/secretexec/env"
 )
@@ -166,30 +167,44 @@ func (f *Fetcher) fetchPath(ctx context.Context, src Source) (Result, error) {
 		WithDecryption: aws.Bool(true),
 		MaxResults:     aws.Int32(10), // AWS's maximum for this call
 	}
+	var params []types.Parameter
 	for {
 		res.Calls++
 		out, err := f.SSM.GetParametersByPath(ctx, in)
 		if err != nil {
 			return res, newSourceError(ctx, src, "GetParametersByPath", err)
 		}
-		for _, p := range out.Parameters {
-			full := aws.ToString(p.Name)
-			key := strings.TrimPrefix(full, prefix)
-			if !strings.HasPrefix(full, prefix) || key == "" {
-				// Not below the path as asked; never expected from AWS, never silently used.
-				return res, &SourceError{Source: src, Op: "GetParametersByPath", Err: fmt.Errorf("parameter %q is not below the path", full)}
-			}
-			name := env.Name(key)
-			if other, dup := byName[name]; dup {
-				return res, &SourceError{Source: src, Err: &CollisionError{Name: name, Keys: [2]string{other, full}}}
-			}
-			byName[name] = full
-			res.Items = append(res.Items, Item{Key: full, Var: env.Var{Name: name, Value: aws.ToString(p.Value)}, Desc: full})
-		}
+		params = append(params, out.Parameters...)
 		if aws.ToString(out.NextToken) == "" {
 			break
 		}
 		in.NextToken = out.NextToken
+		if d, ok := f.SSM.(describer); ok {
+			// More than one page: read the rest in parallel (list.go).
+			all, calls, err := f.pathRest(ctx, src, d, in, params)
+			res.Calls += calls
+			if err != nil {
+				return res, err
+			}
+			params = all
+			break
+		}
+	}
+	// By name, so that a collision is reported the same way however the path was read.
+	sort.Slice(params, func(i, j int) bool { return aws.ToString(params[i].Name) < aws.ToString(params[j].Name) })
+	for _, p := range params {
+		full := aws.ToString(p.Name)
+		key := strings.TrimPrefix(full, prefix)
+		if !strings.HasPrefix(full, prefix) || key == "" {
+			// Not below the path as asked; never expected from AWS, never silently used.
+			return res, &SourceError{Source: src, Op: "GetParametersByPath", Err: fmt.Errorf("parameter %q is not below the path", full)}
+		}
+		name := env.Name(key)
+		if other, dup := byName[name]; dup {
+			return res, &SourceError{Source: src, Err: &CollisionError{Name: name, Keys: [2]string{other, full}}}
+		}
+		byName[name] = full
+		res.Items = append(res.Items, Item{Key: full, Var: env.Var{Name: name, Value: aws.ToString(p.Value)}, Desc: full})
 	}
 	if len(res.Items) == 0 && !f.AllowEmpty {
 		return res, &SourceError{Source: src, Err: ErrEmptyPath}

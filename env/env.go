@@ -12,23 +12,23 @@ type Var struct {
 
 // Name maps a source key (a parameter path below --ssm-path, or a JSON key) to a variable
 // name: "/" and every other character outside [A-Za-z0-9_] become "_", and a leading digit
-// gets a "_" prefix. Case is kept. It is the only name mapping: exec, dry-run and every
+// gets a "_" prefix. Case is kept. An empty key gives an empty name, which
+// callers reject. It is the only name mapping: exec, dry-run and every
 // writer use it.
 func Name(key string) string {
 	var b strings.Builder
 	b.Grow(len(key) + 1)
-	for i := 0; i < len(key); i++ {
-		c := key[i]
+	for i, r := range key {
 		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c == '_':
-			b.WriteByte(c)
-		case c >= '0' && c <= '9':
+		case r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z', r == '_':
+			b.WriteRune(r)
+		case r >= '0' && r <= '9':
 			if i == 0 {
 				b.WriteByte('_')
 			}
-			b.WriteByte(c)
+			b.WriteRune(r)
 		default:
-			b.WriteByte('_')
+			b.WriteByte('_') // one "_" per character, however many bytes it takes
 		}
 	}
 	return b.String()

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/secretexec/secretexec/env"
+	"github.com/secretexec/secretexec/fetch"
+)
+
+const envPrefix = "SECRETEXEC_"
+
+// config is everything the command line and the SECRETEXEC_* variables say.
+type config struct {
+	sources     []fetch.Source
+	recursive   bool
+	backend     string
+	region      string
+	output      string
+	format      string
+	noOverride  bool
+	allowEmpty  bool
+	timeout     time.Duration
+	retries     int
+	resolveARNs bool
+	init        bool
+	dryRun      bool
+	verbose     bool
+	quiet       bool
+	version     bool
+	help        bool
+	disable     bool
+	command     []string
+}
+
+// usageError is a mistake on the command line or in a SECRETEXEC_* variable.
+type usageError struct {
+	msg  string
+	hint string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(hint, format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...), hint: hint}
+}
+
+// sourceList collects --ssm-path and --secret-id in command-line order, both into one list.
+type sourceList struct {
+	kind    fetch.Kind
+	all     *[]fetch.Source
+	touched bool // set from the command line, so the environment twin is ignored
+}
+
+func (s *sourceList) String() string { return "" }
+
+func (s *sourceList) Set(v string) error {
+	src, err := parseSource(s.kind, v)
+	if err != nil {
+		return err
+	}
+	*s.all = append(*s.all, src)
+	return nil
+}
+
+func parseSource(kind fetch.Kind, v string) (fetch.Source, error) {
+	if kind == fetch.SSMPath {
+		if !strings.HasPrefix(v, "/") {
+			return fetch.Source{}, usagef(fmt.Sprintf("did you mean --ssm-path /%s?", v), "ssm path %q does not start with /", v)
+		}
+		p := v
+		if len(p) > 1 {
+			p = strings.TrimRight(p, "/")
+			if p == "" {
+				p = "/"
+			}
+		}
+		return fetch.Source{Kind: fetch.SSMPath, Path: p}, nil
+	}
+	if v == "" {
+		return fetch.Source{}, usagef("", "empty --secret-id")
+	}
+	// NAME=ID binds a plain secret to one variable. Secret names may contain "=", so only a
+	// valid variable name before the first "=" makes a binding (an ARN never does).
+	if i := strings.IndexByte(v, '='); i > 0 && env.ValidName(v[:i]) {
+		if v[i+1:] == "" {
+			return fetch.Source{}, usagef("the form is --secret-id NAME=SECRET_ID", "--secret-id %q names no secret", v)
+		}
+		return fetch.Source{Kind: fetch.Secret, Bind: v[:i], SecretID: v[i+1:]}, nil
+	}
+	return fetch.Source{Kind: fetch.Secret, SecretID: v}, nil
+}
+
+// noTwin lists flags that have no SECRETEXEC_* twin: a variable must not be able to turn
+// the entrypoint into a help or version printer.
+var noTwin = map[string]bool{"help": true, "h": true, "version": true}
+
+func newFlagSet(c *config) (*flag.FlagSet, map[string]*sourceList) {
+	fs := flag.NewFlagSet("secretexec", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	lists := map[string]*sourceList{
+		"ssm-path":  {kind: fetch.SSMPath, all: &c.sources},
+		"secret-id": {kind: fetch.Secret, all: &c.sources},
+	}
+	fs.Var(lists["ssm-path"], "ssm-path", "")
+	fs.Var(lists["secret-id"], "secret-id", "")
+	fs.BoolVar(&c.recursive, "recursive", false, "")
+	fs.StringVar(&c.backend, "backend", "", "")
+	fs.StringVar(&c.region, "region", "", "")
+	fs.StringVar(&c.output, "output", "", "")
+	fs.StringVar(&c.format, "format", "dotenv", "")
+	fs.BoolVar(&c.noOverride, "no-override", false, "")
+	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "")
+	fs.IntVar(&c.retries, "retries", 10, "")
+	fs.BoolVar(&c.resolveARNs, "resolve-arns", false, "")
+	fs.BoolVar(&c.init, "init", false, "")
+	fs.BoolVar(&c.dryRun, "dry-run", false, "")
+	fs.BoolVar(&c.verbose, "verbose", false, "")
+	fs.BoolVar(&c.quiet, "quiet", false, "")
+	fs.BoolVar(&c.version, "version", false, "")
+	fs.BoolVar(&c.help, "help", false, "")
+	fs.BoolVar(&c.help, "h", false, "")
+	return fs, lists
+}
+
+// parseConfig reads the command line, then each SECRETEXEC_* twin of a flag not given.
+func parseConfig(args, environ []string) (*config, error) {
+	c := &config{}
+	fs, lists := newFlagSet(c)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			c.help = true
+			return c, nil
+		}
+		var ue *usageError
+		if errors.As(err, &ue) {
+			return nil, ue
+		}
+		return nil, usagef("run secretexec --help for the flags", "%s", strings.TrimPrefix(err.Error(), "invalid value "))
+	}
+	c.command = fs.Args()
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+
+	// The twins: SECRETEXEC_SSM_PATH for --ssm-path. Sources from twins come before the
+	// command line's, so a flag's source wins over an image's default.
+	twinSources := []fetch.Source{}
+	flagSources := c.sources
+	c.sources = nil
+	known := map[string]bool{envPrefix + "DISABLE": true}
+	var twinErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if noTwin[f.Name] {
+			return
+		}
+		name := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		known[name] = true
+		v, ok := env.Lookup(environ, name)
+		if !ok || given[f.Name] || twinErr != nil {
+			return
+		}
+		if l, isList := lists[f.Name]; isList {
+			for _, item := range strings.Split(v, ",") {
+				if item = strings.TrimSpace(item); item == "" {
+					continue
+				}
+				src, err := parseSource(l.kind, item)
+				if err != nil {
+					twinErr = fmt.Errorf("%s: %w", name, err)
+					return
+				}
+				twinSources = append(twinSources, src)
+			}
+			return
+		}
+		if v == "" {
+			return // an empty twin is the same as an unset one
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			twinErr = usagef("", "%s=%q: %s", name, v, cleanFlagErr(err))
+		}
+	})
+	if twinErr != nil {
+		var ue *usageError
+		if errors.As(twinErr, &ue) {
+			return nil, &usageError{msg: twinErr.Error(), hint: ue.hint}
+		}
+		return nil, twinErr
+	}
+	// Twin SSM paths, then twin secrets (an environment has no order), then the flags'.
+	sort.SliceStable(twinSources, func(i, j int) bool { return twinSources[i].Kind < twinSources[j].Kind })
+	c.sources = append(twinSources, flagSources...)
+
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, envPrefix) && !known[name] {
+			return nil, usagef(suggest(name, known), "unknown variable %s", name)
+		}
+	}
+	if v, ok := env.Lookup(environ, envPrefix+"DISABLE"); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, usagef("use 1 or 0", "SECRETEXEC_DISABLE=%q is not a boolean", v)
+		}
+		c.disable = b
+	}
+	for i := range c.sources {
+		if c.sources[i].Kind == fetch.SSMPath {
+			c.sources[i].Recursive = c.recursive
+		}
+	}
+	return c, c.check()
+}
+
+func cleanFlagErr(err error) string {
+	s := err.Error()
+	if strings.HasPrefix(s, "parse error") {
+		return "not a valid value"
+	}
+	return s
+}
+
+// check rejects combinations that cannot mean anything.
+func (c *config) check() error {
+	if c.help || c.version {
+		return nil
+	}
+	switch c.backend {
+	case "":
+	case "ssm":
+		if !c.has(fetch.SSMPath) {
+			return usagef("add --ssm-path /app/env", "--backend ssm needs --ssm-path")
+		}
+	case "secretsmanager":
+		if !c.has(fetch.Secret) {
+			return usagef("add --secret-id NAME", "--backend secretsmanager needs --secret-id")
+		}
+	default:
+		return usagef("use --backend ssm or --backend secretsmanager", "unknown backend %q", c.backend)
+	}
+	switch c.format {
+	case "dotenv", "export", "json":
+	default:
+		return usagef("use --format dotenv, export or json", "unknown format %q", c.format)
+	}
+	if c.timeout <= 0 {
+		return usagef("", "--timeout must be positive")
+	}
+	if c.retries < 1 {
+		return usagef("--retries 1 makes one attempt, no retries", "--retries must be at least 1")
+	}
+	if c.quiet && c.verbose {
+		return usagef("", "--quiet and --verbose contradict each other")
+	}
+	if len(c.command) == 0 && c.output == "" && !c.dryRun {
+		return usagef("secretexec [flags] [--] COMMAND [ARG...], or --output FILE, or --dry-run", "no command given")
+	}
+	if c.init && len(c.command) == 0 {
+		return usagef("", "--init needs a command")
+	}
+	return nil
+}
+
+func (c *config) has(k fetch.Kind) bool {
+	for _, s := range c.sources {
+		if s.Kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+// suggest names the closest known variable for a mistyped one.
+func suggest(name string, known map[string]bool) string {
+	best, bestD := "", 4
+	for k := range known {
+		if d := distance(name, k); d < bestD || d == bestD && k < best {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return "SECRETEXEC_* variables configure secretexec; run secretexec --help for the list"
+	}
+	return "did you mean " + best + "?"
+}
+
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

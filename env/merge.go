@@ -1,0 +1,139 @@
+package env
+
+import "sort"
+
+// Layer is what one source produced, in command-line order.
+type Layer struct {
+	Source string // how messages name the source
+	Vars   []Var
+	Descs  []string // optional, parallel to Vars: where each value came from inside the source
+}
+
+// Action is what merging did with one fetched variable.
+type Action string
+
+const (
+	Set       Action = "set" // not inherited: added
+	Override  Action = "overrides inherited"
+	Kept      Action = "kept inherited"    // --no-override and the inherited value is not empty
+	Shadowed  Action = "shadowed"          // a later source set it too
+	Unchanged Action = "same as inherited" // fetched and inherited values are equal
+)
+
+// Decision records, for --dry-run and --verbose, which source a variable came from and
+// what happened to it. It holds no value.
+type Decision struct {
+	Name   string
+	Source string
+	Desc   string
+	Action Action
+	By     string // for Shadowed: the source that won
+}
+
+// Merge applies the layers to the inherited environment (a list of "NAME=VALUE") and returns
+// the resulting environment and one decision per fetched variable, sorted by name then layer.
+// Rules: the last layer that sets a name wins; a fetched value replaces an inherited one
+// unless override is false and the inherited value is not empty. The inherited order is kept
+// and new names are appended sorted; an inherited name given more than once ends up once.
+func Merge(inherited []string, layers []Layer, override bool) ([]string, []Decision) {
+	inh := map[string]string{}
+	for _, kv := range inherited {
+		k, v := split(kv)
+		if _, dup := inh[k]; !dup {
+			inh[k] = v // the first of duplicates is what getenv sees
+		}
+	}
+	type win struct {
+		layer int
+		value string
+	}
+	winner := map[string]win{}
+	for li, l := range layers {
+		for _, v := range l.Vars {
+			winner[v.Name] = win{li, v.Value}
+		}
+	}
+	var decisions []Decision
+	final := map[string]string{}
+	for li, l := range layers {
+		for vi, v := range l.Vars {
+			d := Decision{Name: v.Name, Source: l.Source}
+			if vi < len(l.Descs) {
+				d.Desc = l.Descs[vi]
+			}
+			w := winner[v.Name]
+			old, inherited := inh[v.Name]
+			switch {
+			case w.layer != li:
+				d.Action, d.By = Shadowed, layers[w.layer].Source
+			case inherited && !override && old != "":
+				d.Action = Kept
+			case inherited && old == v.Value:
+				d.Action = Unchanged
+				final[v.Name] = v.Value
+			case inherited:
+				d.Action = Override
+				final[v.Name] = v.Value
+			default:
+				d.Action = Set
+				final[v.Name] = v.Value
+			}
+			decisions = append(decisions, d)
+		}
+	}
+	out := make([]string, 0, len(inherited)+len(final))
+	done := map[string]bool{}
+	for _, kv := range inherited {
+		k, v := split(kv)
+		if done[k] {
+			continue
+		}
+		done[k] = true
+		if nv, ok := final[k]; ok {
+			v = nv
+		}
+		out = append(out, k+"="+v)
+	}
+	var added []string
+	for k := range final {
+		if !done[k] {
+			added = append(added, k)
+		}
+	}
+	sort.Strings(added)
+	for _, k := range added {
+		out = append(out, k+"="+final[k])
+	}
+	sort.SliceStable(decisions, func(i, j int) bool { return decisions[i].Name < decisions[j].Name })
+	return out, decisions
+}
+
+// Without returns environ without the variables whose names keep reports true.
+func Without(environ []string, drop func(name string) bool) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if k, _ := split(kv); !drop(k) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// Lookup returns the first value of name in environ, as getenv does.
+func Lookup(environ []string, name string) (string, bool) {
+	for _, kv := range environ {
+		if k, v := split(kv); k == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func split(kv string) (string, string) {
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:]
+		}
+	}
+	return kv, ""
+}

@@ -1,0 +1,146 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
+)
+
+var (
+	// ErrEmptyPath is an --ssm-path that holds no parameters (without --allow-empty).
+	ErrEmptyPath = errors.New("no parameters found")
+	// ErrEmptySecret is a JSON secret holding an empty object (without --allow-empty).
+	ErrEmptySecret = errors.New("the secret's JSON object has no keys")
+	// ErrBinarySecret is a secret stored as SecretBinary, which has no variables to give.
+	ErrBinarySecret = errors.New("the secret is stored as SecretBinary, not SecretString")
+)
+
+// SourceError is a failure of one source. Its message names the source, never a value.
+type SourceError struct {
+	Source    Source
+	Op        string // the AWS operation, if the error came from AWS
+	Region    string
+	Attempts  int  // attempts made when retries ran out, else 0
+	Cancelled bool // the fetch was cancelled (deadline, signal, another source failed)
+	Err       error
+}
+
+func (e *SourceError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Source.String())
+	b.WriteString(": ")
+	b.WriteString(e.Err.Error())
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	}
+	return b.String()
+}
+
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// Hint says what to do about the error, or "".
+func (e *SourceError) Hint() string {
+	switch {
+	case errors.Is(e.Err, ErrEmptyPath):
+		return fmt.Sprintf("check the path (names are case-sensitive and start with /); parameters nested deeper need --recursive; --allow-empty accepts an empty path")
+	case errors.Is(e.Err, ErrEmptySecret):
+		return "--allow-empty accepts a secret with no keys"
+	case errors.Is(e.Err, ErrBinarySecret):
+		return "secretexec reads SecretString only; store the value as a string (base64 if it must be binary)"
+	}
+	var ce *CollisionError
+	if errors.As(e.Err, &ce) {
+		return "rename one of the keys; characters outside [A-Za-z0-9_] become _"
+	}
+	var je *JSONError
+	if errors.As(e.Err, &je) {
+		return fmt.Sprintf("to put a plain (non-JSON) secret in one variable, bind it: --secret-id NAME=%s", e.Source.SecretID)
+	}
+	var apiErr smithy.APIError
+	if !errors.As(e.Err, &apiErr) {
+		return ""
+	}
+	switch apiErr.ErrorCode() {
+	case "AccessDeniedException":
+		if e.Source.Kind == SSMPath {
+			return fmt.Sprintf("the role needs ssm:GetParametersByPath on arn:aws:ssm:%s:*:parameter%s*, and kms:Decrypt on the key of SecureString parameters", regionOr(e.Region), strings.TrimSuffix(e.Source.Path, "/"))
+		}
+		return fmt.Sprintf("the role needs secretsmanager:GetSecretValue on %s, and kms:Decrypt on the secret's key if it is a customer managed key", secretResource(e.Source.SecretID, e.Region))
+	case "DecryptionFailure":
+		return "the role needs kms:Decrypt on the secret's KMS key (with kms:ViaService secretsmanager.<region>.amazonaws.com)"
+	case "ResourceNotFoundException":
+		return fmt.Sprintf("no secret with this name or ARN in region %s; check the spelling (names are case-sensitive) and --region", regionOr(e.Region))
+	case "InvalidRequestException":
+		return "the secret may be scheduled for deletion; restore it with aws secretsmanager restore-secret"
+	case "ValidationException":
+		if e.Source.Kind == SSMPath {
+			return "a path is /-separated, starts with /, and has at most 15 levels"
+		}
+	case "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "ExpiredTokenException", "SignatureDoesNotMatch":
+		return "the AWS credentials are invalid or expired; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or the role"
+	case "ThrottlingException", "TooManyUpdates", "ThrottledException", "RequestLimitExceeded":
+		return "AWS throttled the requests; raise --timeout or --retries, or stagger the starts"
+	}
+	return ""
+}
+
+func regionOr(r string) string {
+	if r == "" {
+		return "*"
+	}
+	return r
+}
+
+// secretResource is the IAM resource for a secret id: a full ARN as is, otherwise the name
+// with the 6-character suffix AWS adds to every secret ARN.
+func secretResource(id, region string) string {
+	if strings.HasPrefix(id, "arn:") {
+		return id
+	}
+	return fmt.Sprintf("arn:aws:secretsmanager:%s:*:secret:%s-??????", regionOr(region), id)
+}
+
+// CollisionError is two keys of one source that map to one variable name.
+type CollisionError struct {
+	Name string
+	Keys [2]string
+}
+
+func (e *CollisionError) Error() string {
+	return fmt.Sprintf("keys %q and %q both map to variable %s", e.Keys[0], e.Keys[1], e.Name)
+}
+
+func newSourceError(ctx context.Context, src Source, op string, err error) *SourceError {
+	se := &SourceError{Source: src, Op: op, Err: err}
+	var me *retry.MaxAttemptsError
+	if errors.As(err, &me) {
+		se.Attempts = me.Attempt
+	}
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		se.Cancelled = true
+	}
+	// Keep the AWS error code and message, drop the SDK's operation/request-id wrapping: the
+	// source and operation are already named.
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		se.Err = apiError{apiErr}
+	}
+	return se
+}
+
+// apiError prints an AWS error as "Code: message" and still unwraps to it.
+type apiError struct{ smithy.APIError }
+
+func (e apiError) Error() string {
+	msg := e.ErrorMessage()
+	if msg == "" {
+		return e.ErrorCode()
+	}
+	return e.ErrorCode() + ": " + msg
+}
+
+func (e apiError) Unwrap() error { return e.APIError }

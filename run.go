@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/secretexec/secretexec/env"
+	"github.com/secretexec/secretexec/fetch"
+)
+
+// Exit codes, as the design fixes them.
+const (
+	exitOK       = 0
+	exitFailure  = 125 // secretexec's own failure: usage, config, fetch, output
+	exitNoExec   = 126 // the command was found but could not be executed
+	exitNotFound = 127 // the command was not found
+)
+
+// signals stop fetching; the exit status is then 128+N.
+var signals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// run is the whole command: it reads only its arguments, returns the exit status, and on
+// success does not return at all (the command replaces the process).
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	lg := &logger{w: stderr}
+	c, err := parseConfig(args, environ)
+	if err != nil {
+		lg.fail(err)
+		return exitFailure
+	}
+	lg.quiet, lg.verbose = c.quiet, c.verbose
+	switch {
+	case c.help:
+		io.WriteString(stdout, usage)
+		return exitOK
+	case c.version:
+		fmt.Fprintln(stdout, versionString())
+		return exitOK
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, signals...)
+	defer signal.Stop(sigc)
+	caught := make(chan os.Signal, 1)
+	go func() {
+		select {
+		case s := <-sigc:
+			caught <- s
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	interrupted := func() (int, bool) {
+		select {
+		case s := <-caught:
+			caught <- s
+			lg.errorf("interrupted by %s while fetching; the command was not started", sigName(s))
+			return 128 + int(s.(syscall.Signal)), true
+		default:
+			return 0, false
+		}
+	}
+
+	base := env.Without(environ, func(name string) bool { return strings.HasPrefix(name, envPrefix) })
+	merged := base
+	if c.disable {
+		lg.warnf("SECRETEXEC_DISABLE is set: not fetching secrets")
+	} else {
+		var code int
+		merged, code = fetchAndMerge(ctx, c, base, environ, lg, stdout)
+		if code != exitOK {
+			if sc, ok := interrupted(); ok {
+				return sc
+			}
+			return code
+		}
+	}
+	if c.dryRun || len(c.command) == 0 {
+		return exitOK
+	}
+
+	path, code, err := lookPath(c.command[0], merged)
+	if err != nil {
+		lg.fail(err)
+		return code
+	}
+	if err := env.CheckExecSize(append([]string{path}, c.command...), merged, execLimit()); err != nil {
+		lg.fail(err)
+		return exitFailure
+	}
+	// From here a signal takes its default action (it ends secretexec with 128+N as status)
+	// rather than being caught and lost while the command replaces us.
+	signal.Stop(sigc)
+	if sc, ok := interrupted(); ok {
+		return sc
+	}
+	lg.verbosef("exec %s", path)
+	err = execve(path, c.command, merged)
+	lg.fail(execError(path, err))
+	return execFailureCode(err)
+}
+
+// fetchAndMerge fetches every source within --timeout and merges the result into base.
+func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *logger, stdout io.Writer) ([]string, int) {
+	if len(c.sources) == 0 {
+		lg.warnf("no --ssm-path or --secret-id given: nothing to fetch")
+		if c.dryRun {
+			printPlan(stdout, c, nil)
+		}
+		return base, exitOK
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	start := time.Now()
+	clients, err := newClients(ctx, c, environ, lg)
+	if err != nil {
+		lg.fail(timeoutErr(ctx, c, err))
+		return nil, exitFailure
+	}
+	f := &fetch.Fetcher{SSM: clients.ssm, Secrets: clients.secrets, AllowEmpty: c.allowEmpty, Region: clients.region}
+	results, err := f.Fetch(ctx, c.sources)
+	if err != nil {
+		lg.fail(timeoutErr(ctx, c, err))
+		return nil, exitFailure
+	}
+	layers := make([]env.Layer, len(results))
+	for i, r := range results {
+		l := env.Layer{Source: r.Source.String()}
+		for _, it := range r.Items {
+			l.Vars = append(l.Vars, it.Var)
+			l.Descs = append(l.Descs, it.Desc)
+			if it.Var.Name != it.Key && r.Source.Kind == fetch.Secret && r.Source.Bind == "" {
+				lg.warnf("%s: key %q is variable %s", r.Source, it.Key, it.Var.Name)
+			}
+		}
+		layers[i] = l
+		lg.verbosef("%s: %d variables in %d requests", r.Source, len(r.Items), r.Calls)
+	}
+	merged, decisions := env.Merge(base, layers, !c.noOverride)
+	lg.verbosef("fetched %d sources in %s", len(results), time.Since(start).Round(time.Millisecond))
+	if c.verbose {
+		for _, d := range decisions {
+			lg.verbosef("%s", describe(d))
+		}
+	}
+	if c.dryRun {
+		printPlan(stdout, c, decisions)
+	}
+	return merged, exitOK
+}
+
+// timeoutErr turns a deadline into an error that says which limit ran out.
+func timeoutErr(ctx context.Context, c *config, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &hintError{
+			err:  fmt.Errorf("timed out after %s: %w", c.timeout, err),
+			hint: "AWS did not answer in time: check the network path to AWS (VPC endpoints, NAT, proxy) or raise --timeout",
+		}
+	}
+	return err
+}
+
+func describe(d env.Decision) string {
+	from := d.Source
+	if d.Desc != "" {
+		from += " " + d.Desc
+	}
+	if d.Action == env.Shadowed {
+		return fmt.Sprintf("%s: from %s, shadowed by %s", d.Name, from, d.By)
+	}
+	return fmt.Sprintf("%s: from %s, %s", d.Name, from, d.Action)
+}
+
+// printPlan writes the --dry-run plan: names, sources and decisions, never values.
+func printPlan(w io.Writer, c *config, decisions []env.Decision) {
+	for _, d := range decisions {
+		fmt.Fprintln(w, describe(d))
+	}
+	if len(c.command) > 0 {
+		fmt.Fprintf(w, "would exec %q\n", c.command)
+	}
+	if c.output != "" {
+		fmt.Fprintf(w, "would write %s (%s)\n", c.output, c.format)
+	}
+}
+
+func sigName(s os.Signal) string {
+	if ss, ok := s.(syscall.Signal); ok {
+		if n := signalNames[ss]; n != "" {
+			return n
+		}
+	}
+	return s.String()
+}
+
+var signalNames = map[syscall.Signal]string{
+	syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP", syscall.SIGQUIT: "SIGQUIT",
+}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+)
+
+// Set at release build time: -ldflags "-X main.version=v1.2.3 -X main.commit=abc1234".
+var (
+	version = ""
+	commit  = ""
+)
+
+func versionString() string {
+	v, c := version, commit
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "" && bi.Main.Version != "" {
+			v = bi.Main.Version // "go install ...@v1.2.3" stamps it
+		}
+		for _, s := range bi.Settings {
+			if c == "" && s.Key == "vcs.revision" {
+				c = s.Value
+			}
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	if c == "" {
+		c = "unknown"
+	}
+	if len(c) > 12 {
+		c = c[:12]
+	}
+	return fmt.Sprintf("secretexec %s (commit %s, %s)", v, c, runtime.Version())
+}

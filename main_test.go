@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -14,14 +15,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	composedotenv "github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/rogpeppe/go-internal/testscript"
-	"github.com/sivchari/kumo"
+	"github.com/secretexec/secretexec/internal/awstest"
 )
 
 var update = flag.Bool("update", false, "update testscript golden files from actual output")
@@ -54,12 +52,16 @@ func teeRun(args []string) int {
 // envdump is the command secretexec execs in scripts. It shows what it received without
 // printing values: "NAME len=N sha=PREFIX" or "NAME unset" per argument; -dir D writes each
 // value to D/NAME so a script can cmp the exact bytes; -names prints every variable name;
-// -exit N exits with N.
+// -exit N exits with N; a first argument -argv prints argv and nothing else.
 func envdump() {
 	fs := flag.NewFlagSet("envdump", flag.ExitOnError)
 	dir := fs.String("dir", "", "")
 	names := fs.Bool("names", false, "")
 	code := fs.Int("exit", 0, "")
+	if len(os.Args) > 1 && os.Args[1] == "-argv" { // print argv exactly, parse nothing
+		fmt.Printf("argv=%q\n", os.Args)
+		os.Exit(0)
+	}
 	fs.Parse(os.Args[1:])
 	if *names {
 		var all []string
@@ -71,6 +73,9 @@ func envdump() {
 		for _, k := range all {
 			fmt.Println(k)
 		}
+	}
+	if *dir != "" {
+		os.MkdirAll(*dir, 0o700)
 	}
 	for _, name := range fs.Args() {
 		v, ok := os.LookupEnv(name)
@@ -91,62 +96,48 @@ func envdump() {
 }
 
 func TestScripts(t *testing.T) {
-	emu := startEmulator(t)
 	files, err := filepath.Glob("testdata/script/*.txtar")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scripts: %v", err)
 	}
-	// The emulator keeps one store per process, so scripts run one after another, each on
-	// a wiped store.
+	// The emulator keeps one store per process (see internal/awstest), so scripts run one
+	// after another, each on its own emulator with an empty store.
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
 		t.Run(name, func(t *testing.T) {
+			h := &harness{}
 			testscript.Run(t, testscript.Params{
 				Files:               []string{file},
 				RequireExplicitExec: true,
 				RequireUniqueNames:  true,
 				UpdateScripts:       *update,
-				Setup:               emu.setup,
-				Cmds:                emu.cmds(),
+				Setup:               h.setup,
+				Cmds:                h.cmds(),
 			})
 		})
 	}
 }
 
-// emulator is the kumo AWS emulator shared by the scripts of one test run.
-type emulator struct {
-	url string
-	ssm *ssm.Client
-	sm  *secretsmanager.Client
+// harness is one script's AWS: the kumo emulator behind the fault-injecting proxy of
+// internal/awstest, and the values seeded so far, which are the script's canaries.
+type harness struct {
+	srv *awstest.Server
 
 	mu      sync.Mutex
-	canary  map[*testscript.TestScript][]string
 	current []string
-}
-
-func startEmulator(t *testing.T) *emulator {
-	srv := kumo.NewServer()
-	t.Cleanup(srv.Close)
-	cfg := aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(srv.URL),
-	}
-	return &emulator{url: srv.URL, ssm: ssm.NewFromConfig(cfg), sm: secretsmanager.NewFromConfig(cfg)}
 }
 
 // setup gives each script an empty emulator and a whole, isolated environment: no shared
 // AWS files, no instance metadata, fixed test credentials.
-func (e *emulator) setup(env *testscript.Env) error {
-	if err := e.wipe(context.Background()); err != nil {
+func (e *harness) setup(env *testscript.Env) error {
+	srv, err := awstest.Start()
+	if err != nil {
 		return err
 	}
-	e.mu.Lock()
-	e.current = nil
-	e.mu.Unlock()
+	e.srv = srv
 	work := env.WorkDir
 	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL":            e.url,
+		"AWS_ENDPOINT_URL":            srv.URL,
 		"AWS_REGION":                  "us-east-1",
 		"AWS_ACCESS_KEY_ID":           "test",
 		"AWS_SECRET_ACCESS_KEY":       "test",
@@ -160,6 +151,7 @@ func (e *emulator) setup(env *testscript.Env) error {
 	}
 	log := filepath.Join(work, ".own-output")
 	env.Defer(func() {
+		srv.Close()
 		e.mu.Lock()
 		canaries := e.current
 		e.mu.Unlock()
@@ -173,41 +165,17 @@ func (e *emulator) setup(env *testscript.Env) error {
 	return nil
 }
 
-func (e *emulator) wipe(ctx context.Context) error {
-	var names []string
-	p := ssm.NewDescribeParametersPaginator(e.ssm, &ssm.DescribeParametersInput{})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		for _, m := range out.Parameters {
-			names = append(names, aws.ToString(m.Name))
-		}
+func writeValues(ts *testscript.TestScript, dir string, m map[string]string) {
+	dir = ts.MkAbs(dir)
+	ts.Check(os.MkdirAll(dir, 0o700))
+	for k, v := range m {
+		ts.Check(os.WriteFile(filepath.Join(dir, k), []byte(v+"\n"), 0o600))
 	}
-	for _, n := range names {
-		if _, err := e.ssm.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(n)}); err != nil {
-			return err
-		}
-	}
-	sp := secretsmanager.NewListSecretsPaginator(e.sm, &secretsmanager.ListSecretsInput{IncludePlannedDeletion: aws.Bool(true)})
-	for sp.HasMorePages() {
-		out, err := sp.NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		for _, s := range out.SecretList {
-			if _, err := e.sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: s.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // addCanary records a seeded value: secretexec's own output must never contain it. Values
 // too short to be told apart from ordinary words are not tracked; nor are their lines.
-func (e *emulator) addCanary(v string) {
+func (e *harness) addCanary(v string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, s := range append([]string{v}, strings.Split(v, "\n")...) {
@@ -226,22 +194,21 @@ func value(ts *testscript.TestScript, arg string) string {
 	return arg
 }
 
-func (e *emulator) cmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	ctx := context.Background()
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		// ssm-put [-string] NAME VALUE|@FILE: a SecureString (or String) parameter.
 		"ssm-put": func(ts *testscript.TestScript, neg bool, args []string) {
-			typ := ssmtypes.ParameterTypeSecureString
+			secure := true
 			if len(args) > 0 && args[0] == "-string" {
-				typ, args = ssmtypes.ParameterTypeString, args[1:]
+				secure, args = false, args[1:]
 			}
 			if len(args) != 2 {
 				ts.Fatalf("usage: ssm-put [-string] NAME VALUE|@FILE")
 			}
 			v := value(ts, args[1])
 			e.addCanary(v)
-			_, err := e.ssm.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(args[0]), Value: aws.String(v), Type: typ, Overwrite: aws.Bool(true)})
-			ts.Check(err)
+			ts.Check(e.srv.PutParameter(ctx, args[0], v, secure))
 		},
 		// ssm-put-many PREFIX N: parameters PREFIX/P0001..PN with values "value-of-P0001-<n>".
 		"ssm-put-many": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -251,36 +218,146 @@ func (e *emulator) cmds() map[string]func(ts *testscript.TestScript, neg bool, a
 				name := fmt.Sprintf("%s/P%04d", args[0], i)
 				v := fmt.Sprintf("value-of-P%04d-%d", i, i*7919)
 				e.addCanary(v)
-				_, err := e.ssm.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(v), Type: ssmtypes.ParameterTypeSecureString})
-				ts.Check(err)
+				ts.Check(e.srv.PutParameter(ctx, name, v, true))
 			}
 		},
-		// sm-create ID VALUE|@FILE: a secret with a SecretString. -binary stores SecretBinary.
-		"sm-create": func(ts *testscript.TestScript, neg bool, args []string) {
-			in := &secretsmanager.CreateSecretInput{}
-			if len(args) > 0 && args[0] == "-binary" {
-				args = args[1:]
-				if len(args) != 2 {
-					ts.Fatalf("usage: sm-create [-binary] ID VALUE|@FILE")
-				}
-				in.SecretBinary = []byte(value(ts, args[1]))
-			} else {
-				if len(args) != 2 {
-					ts.Fatalf("usage: sm-create [-binary] ID VALUE|@FILE")
-				}
-				v := value(ts, args[1])
-				in.SecretString = aws.String(v)
+		// sm-create-sized ID KEY N...: a JSON secret whose keys KEY1.. hold N-byte values.
+		"sm-create-sized": func(ts *testscript.TestScript, neg bool, args []string) {
+			m := map[string]string{}
+			for i, a := range args[2:] {
+				n, err := strconv.Atoi(a)
+				ts.Check(err)
+				v := strings.Repeat(fmt.Sprintf("canary-%d-", i), n/9+1)[:n]
+				m[fmt.Sprintf("%s%d", args[1], i+1)] = v
 				e.addCanary(v)
-				if kvs, err := parseJSONForCanaries(v); err == nil {
-					for _, kv := range kvs {
-						e.addCanary(kv)
+			}
+			b, err := json.Marshal(m)
+			ts.Check(err)
+			_, err = e.srv.CreateSecret(ctx, args[0], string(b))
+			ts.Check(err)
+		},
+		// sm-create [-binary] ID VALUE|@FILE: a secret; $ARN_<ID with / - . as _> is its ARN.
+		"sm-create": func(ts *testscript.TestScript, neg bool, args []string) {
+			binary := len(args) > 0 && args[0] == "-binary"
+			if binary {
+				args = args[1:]
+			}
+			if len(args) != 2 {
+				ts.Fatalf("usage: sm-create [-binary] ID VALUE|@FILE")
+			}
+			v := value(ts, args[1])
+			var arn string
+			var err error
+			if binary {
+				arn, err = e.srv.CreateSecretBinary(ctx, args[0], []byte(v))
+			} else {
+				e.addCanary(v)
+				if vals, jerr := parseJSONForCanaries(v); jerr == nil {
+					for _, jv := range vals {
+						e.addCanary(jv)
 					}
 				}
+				arn, err = e.srv.CreateSecret(ctx, args[0], v)
 			}
-			in.Name = aws.String(args[0])
-			out, err := e.sm.CreateSecret(ctx, in)
 			ts.Check(err)
-			ts.Setenv("ARN_"+strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace(args[0]), aws.ToString(out.ARN))
+			ts.Setenv("ARN_"+strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace(args[0]), arn)
+		},
+		// sm-put ID VALUE|@FILE: a new current version; the old one becomes AWSPREVIOUS.
+		// $VERSION_<ID as above> is the new version id.
+		"sm-put": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) != 2 {
+				ts.Fatalf("usage: sm-put ID VALUE|@FILE")
+			}
+			v := value(ts, args[1])
+			e.addCanary(v)
+			if vals, jerr := parseJSONForCanaries(v); jerr == nil {
+				for _, jv := range vals {
+					e.addCanary(jv)
+				}
+			}
+			id, err := e.srv.PutSecretValue(ctx, args[0], v)
+			ts.Check(err)
+			ts.Setenv("VERSION_"+strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace(args[0]), id)
+		},
+		// ssm-label NAME VERSION LABEL...: labels a parameter version (in front of the emulator).
+		"ssm-label": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) < 3 {
+				ts.Fatalf("usage: ssm-label NAME VERSION LABEL...")
+			}
+			v, err := strconv.ParseInt(args[1], 10, 64)
+			ts.Check(err)
+			ts.Check(e.srv.LabelParameterVersion(args[0], v, args[2:]...))
+		},
+		// fault ACTION KIND [COUNT] [DELAY]: see awstest.ParseFault. "fault clear" removes all
+		// faults, the rate limit and the latency.
+		"fault": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) == 1 && args[0] == "clear" {
+				e.srv.ClearFaults()
+				return
+			}
+			ts.Check(e.srv.AddFaultText(strings.Join(args, " ")))
+		},
+		// rate RPS BURST: a token bucket over all calls, answering ThrottlingException.
+		"rate": func(ts *testscript.TestScript, neg bool, args []string) {
+			rps, err := strconv.ParseFloat(args[0], 64)
+			ts.Check(err)
+			burst, err := strconv.Atoi(args[1])
+			ts.Check(err)
+			e.srv.SetRateLimit(rps, burst)
+		},
+		// latency D: added to every call.
+		"latency": func(ts *testscript.TestScript, neg bool, args []string) {
+			d, err := time.ParseDuration(args[0])
+			ts.Check(err)
+			e.srv.SetLatency(d)
+		},
+		// read-dotenv FILE DIR: parse FILE with compose-go's dotenv parser (what docker
+		// compose --env-file uses), no variable lookup, and write each value to DIR/NAME
+		// followed by one newline, as envdump -dir does.
+		"read-dotenv": func(ts *testscript.TestScript, neg bool, args []string) {
+			m, err := composedotenv.GetEnvFromFile(map[string]string{"HOME": "/home/should-not-expand"}, []string{ts.MkAbs(args[0])})
+			ts.Check(err)
+			writeValues(ts, args[1], m)
+		},
+		// read-json FILE DIR: the same for --format json.
+		"read-json": func(ts *testscript.TestScript, neg bool, args []string) {
+			var m map[string]string
+			ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &m))
+			writeValues(ts, args[1], m)
+		},
+		// mode FILE PERM: FILE's permission bits are PERM (octal).
+		"mode": func(ts *testscript.TestScript, neg bool, args []string) {
+			fi, err := os.Lstat(ts.MkAbs(args[0]))
+			ts.Check(err)
+			want, err := strconv.ParseUint(args[1], 8, 32)
+			ts.Check(err)
+			if got := fi.Mode().Perm(); (uint64(got) == want) == neg {
+				ts.Fatalf("%s has mode %#o, want %#o", args[0], got, want)
+			}
+		},
+		// no-temp-files DIR: no leftover temporary file (.*.tmp) in DIR.
+		"no-temp-files": func(ts *testscript.TestScript, neg bool, args []string) {
+			left, err := filepath.Glob(filepath.Join(ts.MkAbs(args[0]), ".*.tmp"))
+			ts.Check(err)
+			if len(left) > 0 {
+				ts.Fatalf("temporary files left behind: %q", left)
+			}
+		},
+		// calls ACTION N: exactly N calls of ACTION ("*" for all) since the last "calls reset".
+		"calls": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) == 1 && args[0] == "reset" {
+				e.srv.ResetCalls()
+				return
+			}
+			if len(args) != 2 {
+				ts.Fatalf("usage: calls ACTION N | calls reset")
+			}
+			want, err := strconv.Atoi(args[1])
+			ts.Check(err)
+			got := e.srv.Calls(args[0])
+			if (got == want) == neg {
+				ts.Fatalf("%d %s calls, want %s%d", got, args[0], map[bool]string{true: "not ", false: ""}[neg], want)
+			}
 		},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -83,15 +84,19 @@ type Fetcher struct {
 	Region string
 }
 
-// Fetch reads every source concurrently. Results come back in the sources' order. On any
-// error the other fetches are cancelled and the error of the first failing source (in
-// command-line order) is returned, joined with the others.
+// errorGrace is how long the other sources may still run once one has failed.
+const errorGrace = time.Second
+
+// Fetch reads every source concurrently. Results come back in the sources' order. Once a
+// source fails the others have errorGrace to finish; the errors of every failing source
+// come back joined, in command-line order.
 func (f *Fetcher) Fetch(ctx context.Context, sources []Source) ([]Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make([]Result, len(sources))
 	errs := make([]error, len(sources))
 	var wg sync.WaitGroup
+	var stopOnce sync.Once
 	for i, src := range sources {
 		wg.Add(1)
 		go func() {
@@ -106,8 +111,17 @@ func (f *Fetcher) Fetch(ctx context.Context, sources []Source) ([]Result, error)
 				err = fmt.Errorf("unknown source kind %d", src.Kind)
 			}
 			if err != nil {
+				var se *SourceError
+				if errors.As(err, &se) && se.Region == "" {
+					se.Region = f.Region
+					if r := arnRegion(src.SecretID, "secretsmanager"); src.Kind == Secret && r != "" {
+						se.Region = r
+					}
+				}
 				errs[i] = err
-				cancel()
+				// The others get a moment to finish, so that one run reports every broken
+				// source, but fail-fast still holds when one of them hangs.
+				stopOnce.Do(func() { time.AfterFunc(errorGrace, cancel) })
 			}
 		}()
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
 	"github.com/secretexec/secretexec/internal/atomicfile"
+	"github.com/secretexec/secretexec/internal/supervise"
 )
 
 // Exit codes, as the design fixes them.
@@ -130,6 +131,16 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	signal.Stop(sigc)
 	if sc, ok := interrupted(); ok {
 		return sc
+	}
+	if c.init {
+		// --init: stay PID 1. supervise.Run forwards signals itself; WithoutCancel because
+		// nothing but the child's exit should end it.
+		lg.verbosef("start %s as a child (--init)", path)
+		status, err := supervise.Run(context.WithoutCancel(ctx), path, c.command, merged)
+		if err != nil {
+			lg.fail(execError(path, err))
+		}
+		return status
 	}
 	lg.verbosef("exec %s", path)
 	err = execve(path, c.command, merged)

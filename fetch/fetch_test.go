@@ -600,14 +600,14 @@ func TestFetchErrorMapping(t *testing.T) {
 			region: "eu-west-1",
 			err:    wrapped("GetParametersByPath", api("AccessDeniedException", denied)),
 			want:   `ssm path "/auraxis/prod": AccessDeniedException: ` + denied,
-			hint:   []string{"ssm:GetParametersByPath", "arn:aws:ssm:eu-west-1:*:parameter/auraxis/prod*", "kms:Decrypt"},
+			hint:   []string{"ssm:GetParametersByPath", "arn:aws:ssm:eu-west-1:*:parameter/auraxis/prod, ", "kms:Decrypt"},
 		},
 		{
 			name: "ssm access denied, no region known",
 			src:  path("/auraxis/prod"),
 			err:  api("AccessDeniedException", denied),
 			want: `ssm path "/auraxis/prod": AccessDeniedException: ` + denied,
-			hint: []string{"ssm:GetParametersByPath on arn:aws:ssm:*:*:parameter/auraxis/prod*"},
+			hint: []string{"ssm:GetParametersByPath on arn:aws:ssm:*:*:parameter/auraxis/prod, "},
 		},
 		{
 			name:   "secret access denied",

@@ -6,8 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,6 +58,7 @@ const (
 type harness struct {
 	image string
 	url   string
+	bin   string // the secretexec binary in the image
 }
 
 func TestContainer(t *testing.T) {
@@ -80,6 +85,7 @@ func TestContainer(t *testing.T) {
 	t.Run("term", h.testTerm)
 	t.Run("failclosed", h.testFailClosed)
 	t.Run("init", h.testInit)
+	t.Run("tls", h.testTLS)
 	t.Logf("container tests took %v", time.Since(start).Round(time.Millisecond))
 }
 
@@ -91,6 +97,7 @@ func (h *harness) buildImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctxDir := t.TempDir()
+	h.bin = filepath.Join(ctxDir, "secretexec")
 	for _, b := range []struct{ out, pkg string }{
 		{"secretexec", "."},
 		{"probe", "./testdata/container/probe"},
@@ -392,4 +399,49 @@ func (h *harness) testInit(t *testing.T) {
 			t.Errorf("without --init the probe as PID 1 should leave a zombie; got %q", rep["orphan"])
 		}
 	})
+}
+
+// (f) TLS from an image with no CA bundle. The binary links the fallback roots
+// (golang.org/x/crypto/x509roots/fallback, used by crypto/x509 only when the system has no
+// roots), so it can reach AWS from FROM scratch. A server whose certificate no public root
+// signed is refused, exit 125, the app not started. A CA bundle at the system path wins over
+// the fallback: with the test CA mounted there, the same run succeeds.
+func (h *harness) testTLS(t *testing.T) {
+	target, err := url.Parse(h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(target))
+	defer ts.Close()
+	env := append(h.awsEnv(ts.URL), "-e", "SECRETEXEC_SSM_PATH="+ssmPath, "-e", "SECRETEXEC_SECRET_ID="+secretID,
+		"-e", "SECRETEXEC_TIMEOUT=10s", "-e", "SECRETEXEC_RETRIES=1")
+
+	info, err := exec.Command("go", "version", "-m", h.bin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go version -m: %v\n%s", err, info)
+	}
+	if !regexp.MustCompile(`(?m)^\s+dep\s+golang.org/x/crypto/x509roots/fallback\s`).Match(info) {
+		t.Errorf("the binary does not link the fallback CA roots:\n%s", info)
+	}
+
+	r := h.run(t, env, "/probe", "-env", probeEnv)
+	if r.code != 125 {
+		t.Fatalf("exit %d with an untrusted certificate, want 125\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "certificate signed by unknown authority") {
+		t.Errorf("want a certificate trust failure, got:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stdout, "pid=") {
+		t.Errorf("the probe ran despite the failed fetch:\n%s", r.stdout)
+	}
+
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = h.run(t, append(env, "-v", bundle+":/etc/ssl/certs/ca-certificates.crt:ro"), "/probe", "-env", probeEnv)
+	if r.code != 0 {
+		t.Fatalf("exit %d with the CA in the system bundle, want 0\nstderr:\n%s", r.code, r.stderr)
+	}
+	checkSecrets(t, report(r.stdout))
 }

@@ -102,7 +102,8 @@ func (h *harness) buildImage(t *testing.T) {
 		{"secretexec", "."},
 		{"probe", "./testdata/container/probe"},
 	} {
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(ctxDir, b.out), b.pkg)
+		// The release's flags (Makefile), version stamp included.
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w -X main.version=v0.0.0-test -X main.commit=0123456789abcdef", "-o", filepath.Join(ctxDir, b.out), b.pkg)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -416,6 +417,10 @@ func (h *harness) testTLS(t *testing.T) {
 	env := append(h.awsEnv(ts.URL), "-e", "SECRETEXEC_SSM_PATH="+ssmPath, "-e", "SECRETEXEC_SECRET_ID="+secretID,
 		"-e", "SECRETEXEC_TIMEOUT=10s", "-e", "SECRETEXEC_RETRIES=1")
 
+	v, err := exec.Command(h.bin, "--version").Output()
+	if err != nil || !regexp.MustCompile(`^secretexec v0\.0\.0-test \(commit 0123456789ab, go1\.\d+`).Match(v) {
+		t.Errorf("--version of the stamped release build: %q (%v)", v, err)
+	}
 	info, err := exec.Command("go", "version", "-m", h.bin).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go version -m: %v\n%s", err, info)

@@ -21,12 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/sivchari/kumo"
+	"github.com/secretexec/secretexec/internal/awstest"
 )
 
 // The flags these machines need (default crun runtime, systemd cgroups and the host's own
@@ -76,10 +71,9 @@ func TestContainer(t *testing.T) {
 	h.buildImage(t)
 	t.Logf("image built in %v", time.Since(start).Round(time.Millisecond))
 
-	srv := kumo.NewServer()
-	t.Cleanup(srv.Close)
+	srv := awstest.New(t) // kumo behind the proxy that enforces AWS's request limits
 	h.url = srv.URL
-	seed(t, srv.URL)
+	seed(t, srv)
 
 	t.Run("exec", h.testExec)
 	t.Run("term", h.testTerm)
@@ -123,20 +117,11 @@ func (h *harness) buildImage(t *testing.T) {
 	t.Cleanup(func() { podman(t, 30*time.Second, "rmi", "-f", h.image) })
 }
 
-func seed(t *testing.T, url string) {
+func seed(t *testing.T, srv *awstest.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cfg := aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(url),
-	}
-	sc := ssm.NewFromConfig(cfg)
 	for name, v := range ssmCanaries {
-		if _, err := sc.PutParameter(ctx, &ssm.PutParameterInput{
-			Name: aws.String(ssmPath + "/" + name), Value: aws.String(v),
-			Type: ssmtypes.ParameterTypeSecureString, Overwrite: aws.Bool(true),
-		}); err != nil {
+		if err := srv.PutParameter(ctx, ssmPath+"/"+name, v, true); err != nil {
 			t.Fatalf("seed %s: %v", name, err)
 		}
 	}
@@ -144,9 +129,7 @@ func seed(t *testing.T, url string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name: aws.String(secretID), SecretString: aws.String(string(js)),
-	}); err != nil {
+	if _, err := srv.CreateSecret(ctx, secretID, string(js)); err != nil {
 		t.Fatalf("seed secret: %v", err)
 	}
 }

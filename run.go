@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -71,9 +72,19 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 
 	base := env.Without(environ, func(name string) bool { return strings.HasPrefix(name, envPrefix) })
+	refs, err := scanRefs(base, c.resolveARNs)
+	if err != nil {
+		lg.fail(err)
+		return exitFailure
+	}
+	c.refs = refs
 	merged := base
 	if c.disable {
-		lg.warnf("SECRETEXEC_DISABLE is set: not fetching secrets")
+		if len(refs) > 0 {
+			lg.warnf("SECRETEXEC_DISABLE is set: not fetching secrets; %d references left unresolved (%s)", len(refs), refNames(refs))
+		} else {
+			lg.warnf("SECRETEXEC_DISABLE is set: not fetching secrets")
+		}
 	} else {
 		var code int
 		merged, code = fetchAndMerge(ctx, c, base, environ, lg, stdout)
@@ -111,8 +122,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 
 // fetchAndMerge fetches every source within --timeout and merges the result into base.
 func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *logger, stdout io.Writer) ([]string, int) {
-	if len(c.sources) == 0 {
-		lg.warnf("no --ssm-path or --secret-id given: nothing to fetch")
+	if len(c.sources) == 0 && len(c.refs) == 0 {
+		lg.warnf("no --ssm-path, --secret-id or reference given: nothing to fetch")
 		if c.dryRun {
 			printPlan(stdout, c, nil)
 		}
@@ -127,11 +138,14 @@ func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *l
 		return nil, exitFailure
 	}
 	f := &fetch.Fetcher{SSM: clients.ssm, Secrets: clients.secrets, AllowEmpty: c.allowEmpty, Region: clients.region}
-	results, err := f.Fetch(ctx, c.sources)
+	results, resolved, err := f.FetchAll(ctx, c.sources, c.refs)
 	if err != nil {
 		lg.fail(timeoutErr(ctx, c, err))
 		return nil, exitFailure
 	}
+	// A resolved reference is the inherited value: it replaces the reference in place, and
+	// the sources then apply to it as to any inherited variable.
+	base = replaceRefs(base, resolved)
 	layers := make([]env.Layer, len(results))
 	for i, r := range results {
 		l := env.Layer{Source: r.Source.String()}
@@ -146,14 +160,15 @@ func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *l
 		lg.verbosef("%s: %d variables in %d requests", r.Source, len(r.Items), r.Calls)
 	}
 	merged, decisions := env.Merge(base, layers, !c.noOverride)
-	lg.verbosef("fetched %d sources in %s", len(results), time.Since(start).Round(time.Millisecond))
+	lg.verbosef("fetched %d sources and %d references in %s", len(results), len(resolved), time.Since(start).Round(time.Millisecond))
+	lines := planLines(resolved, decisions)
 	if c.verbose {
-		for _, d := range decisions {
-			lg.verbosef("%s", describe(d))
+		for _, l := range lines {
+			lg.verbosef("%s", l)
 		}
 	}
 	if c.dryRun {
-		printPlan(stdout, c, decisions)
+		printPlan(stdout, c, lines)
 	}
 	return merged, exitOK
 }
@@ -180,10 +195,32 @@ func describe(d env.Decision) string {
 	return fmt.Sprintf("%s: from %s, %s", d.Name, from, d.Action)
 }
 
-// printPlan writes the --dry-run plan: names, sources and decisions, never values.
-func printPlan(w io.Writer, c *config, decisions []env.Decision) {
+// planLines describes, sorted by variable name, each resolved reference and each decision
+// about a fetched variable: names and where they came from, never values.
+func planLines(resolved []fetch.Resolved, decisions []env.Decision) []string {
+	type line struct {
+		name, text string
+	}
+	var ls []line
+	for _, r := range resolved {
+		ls = append(ls, line{r.Var, fmt.Sprintf("%s: from %s", r.Var, r.Ref)})
+	}
 	for _, d := range decisions {
-		fmt.Fprintln(w, describe(d))
+		ls = append(ls, line{d.Name, describe(d)})
+	}
+	// Stable: a reference comes before the sources that may then override it.
+	sort.SliceStable(ls, func(i, j int) bool { return ls[i].name < ls[j].name })
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.text
+	}
+	return out
+}
+
+// printPlan writes the --dry-run plan: names, sources and decisions, never values.
+func printPlan(w io.Writer, c *config, lines []string) {
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
 	}
 	if len(c.command) > 0 {
 		fmt.Fprintf(w, "would exec %q\n", c.command)

@@ -1,0 +1,57 @@
+// Package awstest is the project's AWS test harness: the kumo emulator in-process, behind a
+// proxy that adds AWS behaviour kumo lacks and injects faults (throttling, 5xx, resets, slow or
+// hanging answers, garbled bodies, access and KMS denials), and counts every call.
+//
+// # Layout
+//
+// [Start] (or [New] in a test) runs kumo on 127.0.0.1 and a proxy in front of it, also on
+// 127.0.0.1. Clients under test talk to [Server.URL] (the proxy; put it in AWS_ENDPOINT_URL).
+// The seeding helpers ([Server.PutParameter], [Server.CreateSecret], ...) talk to kumo
+// directly with an isolated SDK config (static "test"/"test" credentials, us-east-1, no shared
+// config files), so seeding is never counted and never meets a fault.
+//
+// kumo keeps its state in package-level singletons: every kumo server of one process shares
+// the same parameters and secrets. So that tests cannot see each other's data, only one
+// Server runs per process at a time: Start waits until the previous Server is closed, then
+// deletes every parameter and secret left behind.
+//
+// # AWS behaviour filled in front of the emulator
+//
+// These are always on; kumo (v0.33.1) does not have them, real AWS does:
+//
+//   - Request limits, answered with ValidationException (HTTP 400) in AWS's wording:
+//     GetParametersByPath MaxResults 1..10, GetParameters 1..10 Names, DescribeParameters
+//     MaxResults 1..50, BatchGetSecretValue at most 20 SecretIdList entries and MaxResults 1..20.
+//   - SSM selectors and ARNs in GetParameter and GetParameters: "NAME:VERSION", "NAME:LABEL"
+//     and "arn:aws:ssm:REGION:ACCOUNT:parameter/NAME" (a resource with a "/" maps to "/NAME",
+//     as AWS writes hierarchical ARNs without the leading slash). kumo keeps only the latest
+//     value of a parameter, so older versions are answered from the history of values seeded
+//     through [Server.PutParameter], and labels exist only through
+//     [Server.LabelParameterVersion]. As AWS does, the answer's Name is the name as asked
+//     (an ARN stays an ARN) without the selector, and Selector holds ":1" or ":label".
+//     Unknown names, versions and labels go to InvalidParameters (GetParameters) or
+//     ParameterNotFound / ParameterVersionNotFound (GetParameter). GetParameters answers in
+//     alphabetical order of Name, as the API reference says.
+//   - secretsmanager.BatchGetSecretValue with SecretIdList (not Filters), built on kumo's
+//     GetSecretValue; missing secrets are listed in Errors, as AWS does.
+//   - Secrets Manager's ResourceNotFoundException comes back with HTTP 400 (kumo says 404).
+//
+// # Faults
+//
+// [Server.AddFault] adds a [Fault]; [ParseFault] reads the same from one line of text, for
+// testscript:
+//
+//	[fault] ACTION KIND [COUNT] [DELAY]
+//
+// ACTION is an API action ("GetParametersByPath", "GetSecretValue") or "*"; KIND is one of
+// throttle, 500, 503, reset, slow, hang, garbled, denied, kms, decrypt; COUNT is how many
+// matching calls it answers (0 or absent: all of them); DELAY is a Go duration (slow only).
+// Examples: "fault GetParametersByPath throttle 3", "fault * slow 200ms", "GetSecretValue kms".
+//
+// [Server.SetRateLimit] adds a token bucket in front of every action (ThrottlingException
+// "Rate exceeded" when empty) and [Server.SetLatency] a fixed delay per request, to stand in
+// for in-region round trips in benchmarks.
+//
+// Every request that reaches the proxy is counted and logged ([Server.Calls],
+// [Server.TotalCalls], [Server.Requests]), including the ones a fault answered.
+package awstest

@@ -97,8 +97,16 @@ func TestSeedingIsNotCountedAndCallsAreExact(t *testing.T) {
 		t.Fatalf("calls: GetParametersByPath %d, GetSecretValue %d, total %d; want 1, 2, 3", a, b, n)
 	}
 	reqs := s.Requests()
-	if len(reqs) != 3 || reqs[0].Action != "GetParametersByPath" || reqs[0].End.IsZero() {
+	if len(reqs) != 3 || reqs[0].Action != "GetParametersByPath" || reqs[0].End.IsZero() || reqs[0].Region != "us-east-1" {
 		t.Fatalf("request log = %+v", reqs)
+	}
+	// The log shows the region a request was signed for, also when one call overrides it.
+	if _, err := smc.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("auraxis/prod/app")},
+		func(o *secretsmanager.Options) { o.Region = "eu-west-1" }); err != nil {
+		t.Fatal(err)
+	}
+	if reqs := s.Requests(); reqs[len(reqs)-1].Region != "eu-west-1" {
+		t.Fatalf("signed region = %q, want eu-west-1", reqs[len(reqs)-1].Region)
 	}
 	s.ResetCalls()
 	if s.TotalCalls() != 0 || len(s.Requests()) != 0 {

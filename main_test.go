@@ -15,13 +15,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/rogpeppe/go-internal/testscript"
-	"github.com/sivchari/kumo"
+
+	"github.com/secretexec/secretexec/internal/awstest"
 )
 
 var update = flag.Bool("update", false, "update testscript golden files from actual output")
@@ -91,62 +87,43 @@ func envdump() {
 }
 
 func TestScripts(t *testing.T) {
-	emu := startEmulator(t)
 	files, err := filepath.Glob("testdata/script/*.txtar")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scripts: %v", err)
 	}
-	// The emulator keeps one store per process, so scripts run one after another, each on
-	// a wiped store.
+	// Each script gets its own emulator and proxy (internal/awstest): fresh data, fresh call
+	// counts. kumo's store is process-wide, so scripts run one after another.
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
 		t.Run(name, func(t *testing.T) {
+			e := &emulator{srv: awstest.New(t)}
 			testscript.Run(t, testscript.Params{
 				Files:               []string{file},
 				RequireExplicitExec: true,
 				RequireUniqueNames:  true,
 				UpdateScripts:       *update,
-				Setup:               emu.setup,
-				Cmds:                emu.cmds(),
+				Setup:               e.setup,
+				Cmds:                e.cmds(),
 			})
 		})
 	}
 }
 
-// emulator is the kumo AWS emulator shared by the scripts of one test run.
+// emulator is kumo behind the awstest proxy, for one script. secretexec talks to the proxy
+// (counted, AWS's limits and selectors); seeding goes straight to kumo.
 type emulator struct {
-	url string
-	ssm *ssm.Client
-	sm  *secretsmanager.Client
+	srv *awstest.Server
 
 	mu      sync.Mutex
-	canary  map[*testscript.TestScript][]string
-	current []string
+	current []string // canaries: seeded values
 }
 
-func startEmulator(t *testing.T) *emulator {
-	srv := kumo.NewServer()
-	t.Cleanup(srv.Close)
-	cfg := aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(srv.URL),
-	}
-	return &emulator{url: srv.URL, ssm: ssm.NewFromConfig(cfg), sm: secretsmanager.NewFromConfig(cfg)}
-}
-
-// setup gives each script an empty emulator and a whole, isolated environment: no shared
-// AWS files, no instance metadata, fixed test credentials.
+// setup gives the script a whole, isolated environment: no shared AWS files, no instance
+// metadata, fixed test credentials.
 func (e *emulator) setup(env *testscript.Env) error {
-	if err := e.wipe(context.Background()); err != nil {
-		return err
-	}
-	e.mu.Lock()
-	e.current = nil
-	e.mu.Unlock()
 	work := env.WorkDir
 	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL":            e.url,
+		"AWS_ENDPOINT_URL":            e.srv.URL,
 		"AWS_REGION":                  "us-east-1",
 		"AWS_ACCESS_KEY_ID":           "test",
 		"AWS_SECRET_ACCESS_KEY":       "test",
@@ -173,38 +150,6 @@ func (e *emulator) setup(env *testscript.Env) error {
 	return nil
 }
 
-func (e *emulator) wipe(ctx context.Context) error {
-	var names []string
-	p := ssm.NewDescribeParametersPaginator(e.ssm, &ssm.DescribeParametersInput{})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		for _, m := range out.Parameters {
-			names = append(names, aws.ToString(m.Name))
-		}
-	}
-	for _, n := range names {
-		if _, err := e.ssm.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(n)}); err != nil {
-			return err
-		}
-	}
-	sp := secretsmanager.NewListSecretsPaginator(e.sm, &secretsmanager.ListSecretsInput{IncludePlannedDeletion: aws.Bool(true)})
-	for sp.HasMorePages() {
-		out, err := sp.NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		for _, s := range out.SecretList {
-			if _, err := e.sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: s.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // addCanary records a seeded value: secretexec's own output must never contain it. Values
 // too short to be told apart from ordinary words are not tracked; nor are their lines.
 func (e *emulator) addCanary(v string) {
@@ -213,6 +158,15 @@ func (e *emulator) addCanary(v string) {
 	for _, s := range append([]string{v}, strings.Split(v, "\n")...) {
 		if s = strings.TrimSpace(s); len(s) >= 6 {
 			e.current = append(e.current, s)
+		}
+	}
+}
+
+func (e *emulator) addSecretCanaries(v string) {
+	e.addCanary(v)
+	if kvs, err := parseJSONForCanaries(v); err == nil {
+		for _, kv := range kvs {
+			e.addCanary(kv)
 		}
 	}
 }
@@ -226,61 +180,120 @@ func value(ts *testscript.TestScript, arg string) string {
 	return arg
 }
 
+// envKey turns a secret name into the suffix of the variables sm-create and sm-put set.
+var envKey = strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace
+
 func (e *emulator) cmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	ctx := context.Background()
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		// ssm-put [-string] NAME VALUE|@FILE: a SecureString (or String) parameter.
+		// ssm-put [-string] NAME VALUE|@FILE: a SecureString (or String) parameter; putting a
+		// name again makes a new version (the proxy answers NAME:VERSION selectors).
 		"ssm-put": func(ts *testscript.TestScript, neg bool, args []string) {
-			typ := ssmtypes.ParameterTypeSecureString
+			secure := true
 			if len(args) > 0 && args[0] == "-string" {
-				typ, args = ssmtypes.ParameterTypeString, args[1:]
+				secure, args = false, args[1:]
 			}
 			if len(args) != 2 {
 				ts.Fatalf("usage: ssm-put [-string] NAME VALUE|@FILE")
 			}
 			v := value(ts, args[1])
 			e.addCanary(v)
-			_, err := e.ssm.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(args[0]), Value: aws.String(v), Type: typ, Overwrite: aws.Bool(true)})
-			ts.Check(err)
+			ts.Check(e.srv.PutParameter(ctx, args[0], v, secure))
 		},
 		// ssm-put-many PREFIX N: parameters PREFIX/P0001..PN with values "value-of-P0001-<n>".
 		"ssm-put-many": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) != 2 {
+				ts.Fatalf("usage: ssm-put-many PREFIX N")
+			}
 			n, err := strconv.Atoi(args[1])
 			ts.Check(err)
 			for i := 1; i <= n; i++ {
 				name := fmt.Sprintf("%s/P%04d", args[0], i)
 				v := fmt.Sprintf("value-of-P%04d-%d", i, i*7919)
 				e.addCanary(v)
-				_, err := e.ssm.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(v), Type: ssmtypes.ParameterTypeSecureString})
-				ts.Check(err)
+				ts.Check(e.srv.PutParameter(ctx, name, v, true))
 			}
 		},
-		// sm-create ID VALUE|@FILE: a secret with a SecretString. -binary stores SecretBinary.
+		// ssm-label NAME VERSION LABEL...: labels on a version (kept by the proxy; kumo has none).
+		"ssm-label": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) < 3 {
+				ts.Fatalf("usage: ssm-label NAME VERSION LABEL...")
+			}
+			v, err := strconv.ParseInt(args[1], 10, 64)
+			ts.Check(err)
+			ts.Check(e.srv.LabelParameterVersion(args[0], v, args[2:]...))
+		},
+		// sm-create [-binary] ID VALUE|@FILE: a secret; sets $ARN_<ID> to its ARN (/ - . -> _).
 		"sm-create": func(ts *testscript.TestScript, neg bool, args []string) {
-			in := &secretsmanager.CreateSecretInput{}
-			if len(args) > 0 && args[0] == "-binary" {
+			binary := len(args) > 0 && args[0] == "-binary"
+			if binary {
 				args = args[1:]
-				if len(args) != 2 {
-					ts.Fatalf("usage: sm-create [-binary] ID VALUE|@FILE")
-				}
-				in.SecretBinary = []byte(value(ts, args[1]))
+			}
+			if len(args) != 2 {
+				ts.Fatalf("usage: sm-create [-binary] ID VALUE|@FILE")
+			}
+			v := value(ts, args[1])
+			var arn string
+			var err error
+			if binary {
+				arn, err = e.srv.CreateSecretBinary(ctx, args[0], []byte(v))
 			} else {
-				if len(args) != 2 {
-					ts.Fatalf("usage: sm-create [-binary] ID VALUE|@FILE")
-				}
-				v := value(ts, args[1])
-				in.SecretString = aws.String(v)
-				e.addCanary(v)
-				if kvs, err := parseJSONForCanaries(v); err == nil {
-					for _, kv := range kvs {
-						e.addCanary(kv)
-					}
+				e.addSecretCanaries(v)
+				arn, err = e.srv.CreateSecret(ctx, args[0], v)
+			}
+			ts.Check(err)
+			ts.Setenv("ARN_"+envKey(args[0]), arn)
+		},
+		// sm-put ID VALUE|@FILE: a new AWSCURRENT version (the old one becomes AWSPREVIOUS);
+		// sets $VERSION_<ID> to the new version id.
+		"sm-put": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) != 2 {
+				ts.Fatalf("usage: sm-put ID VALUE|@FILE")
+			}
+			v := value(ts, args[1])
+			e.addSecretCanaries(v)
+			id, err := e.srv.PutSecretValue(ctx, args[0], v)
+			ts.Check(err)
+			ts.Setenv("VERSION_"+envKey(args[0]), id)
+		},
+		// fault LINE...: a fault in the proxy, in awstest.ParseFault's form.
+		"fault": func(ts *testscript.TestScript, neg bool, args []string) {
+			ts.Check(e.srv.AddFaultText(strings.Join(args, " ")))
+		},
+		// calls ACTION N: exactly N ACTION requests ("*": all) reached AWS since the script
+		// began or the last "calls reset".
+		"calls": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) == 1 && args[0] == "reset" {
+				e.srv.ResetCalls()
+				return
+			}
+			if len(args) != 2 {
+				ts.Fatalf("usage: calls ACTION N | calls reset")
+			}
+			want, err := strconv.Atoi(args[1])
+			ts.Check(err)
+			if got := e.srv.Calls(args[0]); (got == want) == neg {
+				ts.Fatalf("%s calls: %d, want %d", args[0], got, want)
+			}
+		},
+		// signed ACTION REGION...: the ACTION requests were signed for these regions (sorted;
+		// kumo answers every region from one store, so this is where they would have gone).
+		"signed": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) < 1 {
+				ts.Fatalf("usage: signed ACTION REGION...")
+			}
+			var got []string
+			for _, c := range e.srv.Requests() {
+				if c.Action == args[0] {
+					got = append(got, c.Region)
 				}
 			}
-			in.Name = aws.String(args[0])
-			out, err := e.sm.CreateSecret(ctx, in)
-			ts.Check(err)
-			ts.Setenv("ARN_"+strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace(args[0]), aws.ToString(out.ARN))
+			sort.Strings(got)
+			want := append([]string(nil), args[1:]...)
+			sort.Strings(want)
+			if (strings.Join(got, " ") == strings.Join(want, " ")) == neg {
+				ts.Fatalf("%s signed for %q, want %q", args[0], got, want)
+			}
 		},
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -30,6 +32,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"secretexec": func() { os.Exit(teeRun(os.Args[1:])) },
 		"envdump":    envdump,
+		"status":     status,
 	})
 }
 
@@ -84,6 +87,37 @@ func envdump() {
 		}
 	}
 	os.Exit(*code)
+}
+
+// status N COMMAND [ARG...] runs COMMAND with its output passed through and succeeds only if
+// it exits with status N: how scripts pin secretexec's exit codes (125, 126, 127).
+func status() {
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: status N COMMAND [ARG...]")
+		os.Exit(2)
+	}
+	want, err := strconv.Atoi(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	cmd := exec.Command(os.Args[2], os.Args[3:]...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	err = cmd.Run()
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		got = ee.ExitCode()
+	case err != nil:
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if got != want {
+		fmt.Fprintf(os.Stderr, "status: %s exited with %d, want %d\n", os.Args[2], got, want)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
 
 func TestScripts(t *testing.T) {

@@ -81,7 +81,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	merged := base
 	if c.disable {
 		if len(refs) > 0 {
-			lg.warnf("SECRETEXEC_DISABLE is set: not fetching secrets; %d references left unresolved (%s)", len(refs), refNames(refs))
+			lg.warnf("SECRETEXEC_DISABLE is set: not fetching secrets; references left unresolved in %s", refNames(refs))
 		} else {
 			lg.warnf("SECRETEXEC_DISABLE is set: not fetching secrets")
 		}

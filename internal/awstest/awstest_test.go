@@ -549,3 +549,26 @@ func TestParseFault(t *testing.T) {
 		}
 	}
 }
+
+func TestPreviousStageIsOneVersion(t *testing.T) {
+	s := New(t)
+	ctx := context.Background()
+	if _, err := s.CreateSecret(ctx, "rot", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"v2", "v3", "v4"} {
+		if _, err := s.PutSecretValue(ctx, "rot", v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, smc := clients(s, 1)
+	for range 5 { // kumo alone answers from a map: any of v1..v3
+		out, err := smc.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("rot"), VersionStage: aws.String("AWSPREVIOUS")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := aws.ToString(out.SecretString); got != "v3" {
+			t.Fatalf("AWSPREVIOUS = %q, want v3", got)
+		}
+	}
+}

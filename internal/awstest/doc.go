@@ -34,6 +34,10 @@
 //     alphabetical order of Name, as the API reference says.
 //   - secretsmanager.BatchGetSecretValue with SecretIdList (not Filters), built on kumo's
 //     GetSecretValue; missing secrets are listed in Errors, as AWS does.
+//   - GetSecretValue with VersionStage AWSPREVIOUS: kumo moves AWSCURRENT to AWSPREVIOUS
+//     without taking AWSPREVIOUS off the older versions, so it may answer with any of them.
+//     The proxy answers with the version that was AWSCURRENT before the last
+//     [Server.PutSecretValue], the one AWS keeps AWSPREVIOUS on.
 //   - Secrets Manager's ResourceNotFoundException comes back with HTTP 400 (kumo says 404).
 //
 // # Faults

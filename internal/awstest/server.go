@@ -54,6 +54,7 @@ type Server struct {
 	bucket   *tokenBucket
 	history  map[string][]paramVersion   // parameter name -> versions seeded through the helper
 	labels   map[string]map[string]int64 // parameter name -> label -> version
+	previous map[string]string           // secret name -> the version id that is AWSPREVIOUS
 }
 
 // Call is one request that reached the proxy.
@@ -102,10 +103,11 @@ func Start(opts ...Option) (*Server, error) {
 
 func start(opts []Option) (*Server, error) {
 	s := &Server{
-		closing: make(chan struct{}),
-		calls:   map[string]int{},
-		history: map[string][]paramVersion{},
-		labels:  map[string]map[string]int64{},
+		closing:  make(chan struct{}),
+		calls:    map[string]int{},
+		history:  map[string][]paramVersion{},
+		labels:   map[string]map[string]int64{},
+		previous: map[string]string{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -344,6 +346,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		resp, err = s.getParameters(r.Context(), req)
 	case req.service == "ssm" && req.action == "GetParameter":
 		resp, err = s.getParameter(r.Context(), req)
+	case req.service == "secretsmanager" && req.action == "GetSecretValue":
+		resp, err = s.getSecretValue(r.Context(), req)
 	case req.service == "secretsmanager" && req.action == "BatchGetSecretValue":
 		resp, err = s.batchGetSecretValue(r.Context(), req)
 	case req.service == "ssm" && req.action == "GetParametersByPath":

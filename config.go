@@ -56,7 +56,7 @@ func usagef(hint, format string, args ...any) error {
 type sourceList struct {
 	kind    fetch.Kind
 	all     *[]fetch.Source
-	touched bool // set from the command line, so the environment twin is ignored
+	lastErr *error // the flag package flattens Set's error; keep it whole for the hint
 }
 
 func (s *sourceList) String() string { return "" }
@@ -64,6 +64,7 @@ func (s *sourceList) String() string { return "" }
 func (s *sourceList) Set(v string) error {
 	src, err := parseSource(s.kind, v)
 	if err != nil {
+		*s.lastErr = err
 		return err
 	}
 	*s.all = append(*s.all, src)
@@ -102,12 +103,13 @@ func parseSource(kind fetch.Kind, v string) (fetch.Source, error) {
 // the entrypoint into a help or version printer.
 var noTwin = map[string]bool{"help": true, "h": true, "version": true}
 
-func newFlagSet(c *config) (*flag.FlagSet, map[string]*sourceList) {
+func newFlagSet(c *config) (*flag.FlagSet, map[string]*sourceList, *error) {
 	fs := flag.NewFlagSet("secretexec", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	var lastErr error
 	lists := map[string]*sourceList{
-		"ssm-path":  {kind: fetch.SSMPath, all: &c.sources},
-		"secret-id": {kind: fetch.Secret, all: &c.sources},
+		"ssm-path":  {kind: fetch.SSMPath, all: &c.sources, lastErr: &lastErr},
+		"secret-id": {kind: fetch.Secret, all: &c.sources, lastErr: &lastErr},
 	}
 	fs.Var(lists["ssm-path"], "ssm-path", "")
 	fs.Var(lists["secret-id"], "secret-id", "")
@@ -128,20 +130,20 @@ func newFlagSet(c *config) (*flag.FlagSet, map[string]*sourceList) {
 	fs.BoolVar(&c.version, "version", false, "")
 	fs.BoolVar(&c.help, "help", false, "")
 	fs.BoolVar(&c.help, "h", false, "")
-	return fs, lists
+	return fs, lists, &lastErr
 }
 
 // parseConfig reads the command line, then each SECRETEXEC_* twin of a flag not given.
 func parseConfig(args, environ []string) (*config, error) {
 	c := &config{}
-	fs, lists := newFlagSet(c)
+	fs, lists, setErr := newFlagSet(c)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			c.help = true
 			return c, nil
 		}
 		var ue *usageError
-		if errors.As(err, &ue) {
+		if errors.As(*setErr, &ue) {
 			return nil, ue
 		}
 		return nil, usagef("run secretexec --help for the flags", "%s", strings.TrimPrefix(err.Error(), "invalid value "))
@@ -200,8 +202,8 @@ func parseConfig(args, environ []string) (*config, error) {
 	c.sources = append(twinSources, flagSources...)
 
 	for _, kv := range environ {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, envPrefix) && !known[name] {
+		name, v, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, envPrefix) && !known[name] && v != "" {
 			return nil, usagef(suggest(name, known), "unknown variable %s", name)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,9 +17,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
-
 	"github.com/secretexec/secretexec/internal/awstest"
 )
 
@@ -53,12 +54,16 @@ func teeRun(args []string) int {
 // envdump is the command secretexec execs in scripts. It shows what it received without
 // printing values: "NAME len=N sha=PREFIX" or "NAME unset" per argument; -dir D writes each
 // value to D/NAME so a script can cmp the exact bytes; -names prints every variable name;
-// -exit N exits with N.
+// -exit N exits with N; a first argument -argv prints argv and nothing else.
 func envdump() {
 	fs := flag.NewFlagSet("envdump", flag.ExitOnError)
 	dir := fs.String("dir", "", "")
 	names := fs.Bool("names", false, "")
 	code := fs.Int("exit", 0, "")
+	if len(os.Args) > 1 && os.Args[1] == "-argv" { // print argv exactly, parse nothing
+		fmt.Printf("argv=%q\n", os.Args)
+		os.Exit(0)
+	}
 	fs.Parse(os.Args[1:])
 	if *names {
 		var all []string
@@ -70,6 +75,9 @@ func envdump() {
 		for _, k := range all {
 			fmt.Println(k)
 		}
+	}
+	if *dir != "" {
+		os.MkdirAll(*dir, 0o700)
 	}
 	for _, name := range fs.Args() {
 		v, ok := os.LookupEnv(name)
@@ -125,39 +133,44 @@ func TestScripts(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scripts: %v", err)
 	}
-	// Each script gets its own emulator and proxy (internal/awstest): fresh data, fresh call
-	// counts. kumo's store is process-wide, so scripts run one after another.
+	// The emulator keeps one store per process (see internal/awstest), so scripts run one
+	// after another, each on its own emulator with an empty store.
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
 		t.Run(name, func(t *testing.T) {
-			e := &emulator{srv: awstest.New(t)}
+			h := &harness{}
 			testscript.Run(t, testscript.Params{
 				Files:               []string{file},
 				RequireExplicitExec: true,
 				RequireUniqueNames:  true,
 				UpdateScripts:       *update,
-				Setup:               e.setup,
-				Cmds:                e.cmds(),
+				Setup:               h.setup,
+				Cmds:                h.cmds(),
 			})
 		})
 	}
 }
 
-// emulator is kumo behind the awstest proxy, for one script. secretexec talks to the proxy
-// (counted, AWS's limits and selectors); seeding goes straight to kumo.
-type emulator struct {
+// harness is one script's AWS: the kumo emulator behind the fault-injecting proxy of
+// internal/awstest, and the values seeded so far, which are the script's canaries.
+type harness struct {
 	srv *awstest.Server
 
 	mu      sync.Mutex
-	current []string // canaries: seeded values
+	current []string
 }
 
-// setup gives the script a whole, isolated environment: no shared AWS files, no instance
-// metadata, fixed test credentials.
-func (e *emulator) setup(env *testscript.Env) error {
+// setup gives each script an empty emulator and a whole, isolated environment: no shared
+// AWS files, no instance metadata, fixed test credentials.
+func (e *harness) setup(env *testscript.Env) error {
+	srv, err := awstest.Start()
+	if err != nil {
+		return err
+	}
+	e.srv = srv
 	work := env.WorkDir
 	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL":            e.srv.URL,
+		"AWS_ENDPOINT_URL":            srv.URL,
 		"AWS_REGION":                  "us-east-1",
 		"AWS_ACCESS_KEY_ID":           "test",
 		"AWS_SECRET_ACCESS_KEY":       "test",
@@ -171,6 +184,7 @@ func (e *emulator) setup(env *testscript.Env) error {
 	}
 	log := filepath.Join(work, ".own-output")
 	env.Defer(func() {
+		srv.Close()
 		e.mu.Lock()
 		canaries := e.current
 		e.mu.Unlock()
@@ -186,21 +200,12 @@ func (e *emulator) setup(env *testscript.Env) error {
 
 // addCanary records a seeded value: secretexec's own output must never contain it. Values
 // too short to be told apart from ordinary words are not tracked; nor are their lines.
-func (e *emulator) addCanary(v string) {
+func (e *harness) addCanary(v string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, s := range append([]string{v}, strings.Split(v, "\n")...) {
 		if s = strings.TrimSpace(s); len(s) >= 6 {
 			e.current = append(e.current, s)
-		}
-	}
-}
-
-func (e *emulator) addSecretCanaries(v string) {
-	e.addCanary(v)
-	if kvs, err := parseJSONForCanaries(v); err == nil {
-		for _, kv := range kvs {
-			e.addCanary(kv)
 		}
 	}
 }
@@ -214,14 +219,10 @@ func value(ts *testscript.TestScript, arg string) string {
 	return arg
 }
 
-// envKey turns a secret name into the suffix of the variables sm-create and sm-put set.
-var envKey = strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace
-
-func (e *emulator) cmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	ctx := context.Background()
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		// ssm-put [-string] NAME VALUE|@FILE: a SecureString (or String) parameter; putting a
-		// name again makes a new version (the proxy answers NAME:VERSION selectors).
+		// ssm-put [-string] NAME VALUE|@FILE: a SecureString (or String) parameter.
 		"ssm-put": func(ts *testscript.TestScript, neg bool, args []string) {
 			secure := true
 			if len(args) > 0 && args[0] == "-string" {
@@ -236,9 +237,6 @@ func (e *emulator) cmds() map[string]func(ts *testscript.TestScript, neg bool, a
 		},
 		// ssm-put-many PREFIX N: parameters PREFIX/P0001..PN with values "value-of-P0001-<n>".
 		"ssm-put-many": func(ts *testscript.TestScript, neg bool, args []string) {
-			if len(args) != 2 {
-				ts.Fatalf("usage: ssm-put-many PREFIX N")
-			}
 			n, err := strconv.Atoi(args[1])
 			ts.Check(err)
 			for i := 1; i <= n; i++ {
@@ -248,16 +246,22 @@ func (e *emulator) cmds() map[string]func(ts *testscript.TestScript, neg bool, a
 				ts.Check(e.srv.PutParameter(ctx, name, v, true))
 			}
 		},
-		// ssm-label NAME VERSION LABEL...: labels on a version (kept by the proxy; kumo has none).
-		"ssm-label": func(ts *testscript.TestScript, neg bool, args []string) {
-			if len(args) < 3 {
-				ts.Fatalf("usage: ssm-label NAME VERSION LABEL...")
+		// sm-create-sized ID KEY N...: a JSON secret whose keys KEY1.. hold N-byte values.
+		"sm-create-sized": func(ts *testscript.TestScript, neg bool, args []string) {
+			m := map[string]string{}
+			for i, a := range args[2:] {
+				n, err := strconv.Atoi(a)
+				ts.Check(err)
+				v := strings.Repeat(fmt.Sprintf("canary-%d-", i), n/9+1)[:n]
+				m[fmt.Sprintf("%s%d", args[1], i+1)] = v
+				e.addCanary(v)
 			}
-			v, err := strconv.ParseInt(args[1], 10, 64)
+			b, err := json.Marshal(m)
 			ts.Check(err)
-			ts.Check(e.srv.LabelParameterVersion(args[0], v, args[2:]...))
+			_, err = e.srv.CreateSecret(ctx, args[0], string(b))
+			ts.Check(err)
 		},
-		// sm-create [-binary] ID VALUE|@FILE: a secret; sets $ARN_<ID> to its ARN (/ - . -> _).
+		// sm-create [-binary] ID VALUE|@FILE: a secret; $ARN_<ID with / - . as _> is its ARN.
 		"sm-create": func(ts *testscript.TestScript, neg bool, args []string) {
 			binary := len(args) > 0 && args[0] == "-binary"
 			if binary {
@@ -272,30 +276,67 @@ func (e *emulator) cmds() map[string]func(ts *testscript.TestScript, neg bool, a
 			if binary {
 				arn, err = e.srv.CreateSecretBinary(ctx, args[0], []byte(v))
 			} else {
-				e.addSecretCanaries(v)
+				e.addCanary(v)
+				if vals, jerr := parseJSONForCanaries(v); jerr == nil {
+					for _, jv := range vals {
+						e.addCanary(jv)
+					}
+				}
 				arn, err = e.srv.CreateSecret(ctx, args[0], v)
 			}
 			ts.Check(err)
-			ts.Setenv("ARN_"+envKey(args[0]), arn)
+			ts.Setenv("ARN_"+strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace(args[0]), arn)
 		},
-		// sm-put ID VALUE|@FILE: a new AWSCURRENT version (the old one becomes AWSPREVIOUS);
-		// sets $VERSION_<ID> to the new version id.
+		// sm-put ID VALUE|@FILE: a new current version; the old one becomes AWSPREVIOUS.
+		// $VERSION_<ID as above> is the new version id.
 		"sm-put": func(ts *testscript.TestScript, neg bool, args []string) {
 			if len(args) != 2 {
 				ts.Fatalf("usage: sm-put ID VALUE|@FILE")
 			}
 			v := value(ts, args[1])
-			e.addSecretCanaries(v)
+			e.addCanary(v)
+			if vals, jerr := parseJSONForCanaries(v); jerr == nil {
+				for _, jv := range vals {
+					e.addCanary(jv)
+				}
+			}
 			id, err := e.srv.PutSecretValue(ctx, args[0], v)
 			ts.Check(err)
-			ts.Setenv("VERSION_"+envKey(args[0]), id)
+			ts.Setenv("VERSION_"+strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace(args[0]), id)
 		},
-		// fault LINE...: a fault in the proxy, in awstest.ParseFault's form.
+		// ssm-label NAME VERSION LABEL...: labels a parameter version (in front of the emulator).
+		"ssm-label": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) < 3 {
+				ts.Fatalf("usage: ssm-label NAME VERSION LABEL...")
+			}
+			v, err := strconv.ParseInt(args[1], 10, 64)
+			ts.Check(err)
+			ts.Check(e.srv.LabelParameterVersion(args[0], v, args[2:]...))
+		},
+		// fault ACTION KIND [COUNT] [DELAY]: see awstest.ParseFault. "fault clear" removes all
+		// faults, the rate limit and the latency.
 		"fault": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) == 1 && args[0] == "clear" {
+				e.srv.ClearFaults()
+				return
+			}
 			ts.Check(e.srv.AddFaultText(strings.Join(args, " ")))
 		},
-		// calls ACTION N: exactly N ACTION requests ("*": all) reached AWS since the script
-		// began or the last "calls reset".
+		// rate RPS BURST: a token bucket over all calls, answering ThrottlingException.
+		"rate": func(ts *testscript.TestScript, neg bool, args []string) {
+			rps, err := strconv.ParseFloat(args[0], 64)
+			ts.Check(err)
+			burst, err := strconv.Atoi(args[1])
+			ts.Check(err)
+			e.srv.SetRateLimit(rps, burst)
+		},
+		// latency D: added to every call.
+		"latency": func(ts *testscript.TestScript, neg bool, args []string) {
+			d, err := time.ParseDuration(args[0])
+			ts.Check(err)
+			e.srv.SetLatency(d)
+		},
+		// calls ACTION N: exactly N calls of ACTION ("*" for all) since the last "calls reset".
 		"calls": func(ts *testscript.TestScript, neg bool, args []string) {
 			if len(args) == 1 && args[0] == "reset" {
 				e.srv.ResetCalls()
@@ -306,12 +347,14 @@ func (e *emulator) cmds() map[string]func(ts *testscript.TestScript, neg bool, a
 			}
 			want, err := strconv.Atoi(args[1])
 			ts.Check(err)
-			if got := e.srv.Calls(args[0]); (got == want) == neg {
-				ts.Fatalf("%s calls: %d, want %d", args[0], got, want)
+			got := e.srv.Calls(args[0])
+			if (got == want) == neg {
+				ts.Fatalf("%d %s calls, want %s%d", got, args[0], map[bool]string{true: "not ", false: ""}[neg], want)
 			}
 		},
-		// signed ACTION REGION...: the ACTION requests were signed for these regions (sorted;
-		// kumo answers every region from one store, so this is where they would have gone).
+		// signed ACTION REGION...: the ACTION calls since the last "calls reset" were signed for
+		// these regions (in any order). kumo answers every region from one store, so the
+		// signing region is where a request would have gone in AWS.
 		"signed": func(ts *testscript.TestScript, neg bool, args []string) {
 			if len(args) < 1 {
 				ts.Fatalf("usage: signed ACTION REGION...")
@@ -326,7 +369,7 @@ func (e *emulator) cmds() map[string]func(ts *testscript.TestScript, neg bool, a
 			want := append([]string(nil), args[1:]...)
 			sort.Strings(want)
 			if (strings.Join(got, " ") == strings.Join(want, " ")) == neg {
-				ts.Fatalf("%s signed for %q, want %q", args[0], got, want)
+				ts.Fatalf("%s calls signed for %q, want %q", args[0], got, want)
 			}
 		},
 	}

@@ -153,11 +153,11 @@ func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *l
 			l.Vars = append(l.Vars, it.Var)
 			l.Descs = append(l.Descs, it.Desc)
 			if it.Var.Name != it.Key && r.Source.Kind == fetch.Secret && r.Source.Bind == "" {
-				lg.warnf("%s: key %q is variable %s", r.Source, it.Key, it.Var.Name)
+				lg.verbosef("%s: key %q is variable %s", r.Source, it.Key, it.Var.Name)
 			}
 		}
 		layers[i] = l
-		lg.verbosef("%s: %d variables in %d requests", r.Source, len(r.Items), r.Calls)
+		lg.verbosef("%s: %s, %s", r.Source, plural(len(r.Items), "variable"), plural(r.Calls, "request"))
 	}
 	merged, decisions := env.Merge(base, layers, !c.noOverride)
 	lg.verbosef("fetched %d sources and %d references in %s", len(results), len(resolved), time.Since(start).Round(time.Millisecond))
@@ -241,4 +241,11 @@ func sigName(s os.Signal) string {
 
 var signalNames = map[syscall.Signal]string{
 	syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP", syscall.SIGQUIT: "SIGQUIT",
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -63,7 +63,8 @@ func (e *SourceError) Hint() string {
 	code := errorCode(e.Err)
 	switch {
 	case code == "AccessDeniedException" && e.Source.Kind == SSMPath:
-		return fmt.Sprintf("the role needs ssm:GetParametersByPath on arn:aws:ssm:%s:*:parameter%s*, and kms:Decrypt on the key of SecureString parameters", regionOr(e.Region), strings.TrimSuffix(e.Source.Path, "/"))
+		// GetParametersByPath is authorized against the path itself, not the parameters.
+		return fmt.Sprintf("the role needs ssm:GetParametersByPath on arn:aws:ssm:%s:*:parameter%s, and kms:Decrypt on the key of SecureString parameters", regionOr(e.Region), e.Source.Path)
 	case code == "AccessDeniedException":
 		return fmt.Sprintf("the role needs secretsmanager:GetSecretValue on %s, and kms:Decrypt on the secret's key if it is a customer managed key", secretResource(e.Source.SecretID, e.Region))
 	case code == "ValidationException" && e.Source.Kind == SSMPath:

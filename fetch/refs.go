@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -18,6 +19,10 @@ import (
 // maxNames is the most names one GetParameters call may carry; AWS rejects more with a
 // ValidationException.
 const maxNames = 10
+
+// errorGrace is how long the other requests may still run once one has failed, so that one
+// run reports every broken source and reference, while fail-fast still holds when one hangs.
+const errorGrace = time.Second
 
 // maxInFlight bounds the AWS requests one fetch has open at once, so that an environment
 // with hundreds of references does not open hundreds of connections in one burst.
@@ -232,9 +237,9 @@ func (p *plan) batches() [][]*paramJob {
 // read once, parameter names are deduplicated and read with GetParameters, at most ten
 // per call, and all requests run concurrently, each in the region of its ARN.
 //
-// Results come back in the sources' order, resolved references in refs' order. On any
-// error the other requests are cancelled and the errors that are causes are returned
-// joined: the sources' in their order, then the references' by variable name.
+// Results come back in the sources' order, resolved references in refs' order. Once a
+// request fails the others have errorGrace to finish; the errors that are causes come back
+// joined: the sources' in command-line order, then the references' by variable name.
 func (f *Fetcher) FetchAll(ctx context.Context, sources []Source, refs []VarRef) ([]Result, []Resolved, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -248,6 +253,10 @@ func (f *Fetcher) FetchAll(ctx context.Context, sources []Source, refs []VarRef)
 		case SSMPath:
 			tasks = append(tasks, func(ctx context.Context) bool {
 				results[i], srcErrs[i] = f.fetchPath(ctx, src)
+				var se *SourceError
+				if errors.As(srcErrs[i], &se) && se.Region == "" {
+					se.Region = f.Region
+				}
 				return srcErrs[i] != nil
 			})
 		case Secret:
@@ -269,6 +278,7 @@ func (f *Fetcher) FetchAll(ctx context.Context, sources []Source, refs []VarRef)
 
 	sem := make(chan struct{}, maxInFlight)
 	var wg sync.WaitGroup
+	var stopOnce sync.Once
 	for _, task := range tasks {
 		wg.Add(1)
 		go func() {
@@ -285,7 +295,7 @@ func (f *Fetcher) FetchAll(ctx context.Context, sources []Source, refs []VarRef)
 			default:
 			}
 			if failed {
-				cancel()
+				stopOnce.Do(func() { time.AfterFunc(errorGrace, cancel) })
 			}
 		}()
 	}

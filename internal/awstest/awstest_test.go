@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -271,7 +272,14 @@ func TestFaultKinds(t *testing.T) {
 func TestThrottleBurstIsRetriedBySDK(t *testing.T) {
 	s := New(t)
 	seed(t, s)
-	ssmc, _ := clients(s, 3)
+	cfg := s.Config()
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 3
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+		})
+	}
+	ssmc := ssm.NewFromConfig(cfg)
 	s.AddFault(Fault{Action: "GetParametersByPath", Kind: Throttle, Count: 2})
 	if _, err := ssmc.GetParametersByPath(context.Background(), &ssm.GetParametersByPathInput{Path: aws.String("/auraxis/prod")}); err != nil {
 		t.Fatal(err)
@@ -415,28 +423,45 @@ func TestSlowAndLatencyAndInFlight(t *testing.T) {
 	s := New(t, WithLatency(50*time.Millisecond))
 	ssmc, _ := clients(s, 1)
 	ctx := context.Background()
-	var wg sync.WaitGroup
-	for range 5 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := ssmc.DescribeParameters(ctx, &ssm.DescribeParametersInput{}); err != nil {
-				t.Error(err)
-			}
-		}()
+	start := time.Now()
+	if _, err := ssmc.DescribeParameters(ctx, &ssm.DescribeParametersInput{}); err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
-	if n := s.MaxInFlight(); n != 5 {
-		t.Fatalf("MaxInFlight = %d, want 5", n)
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Fatalf("call with 50ms latency took %v", d)
 	}
 	s.SetLatency(0)
 	s.AddFault(Fault{Action: "DescribeParameters", Kind: Slow, Count: 1, Delay: 150 * time.Millisecond})
-	start := time.Now()
+	start = time.Now()
 	if _, err := ssmc.DescribeParameters(ctx, &ssm.DescribeParametersInput{}); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d < 150*time.Millisecond {
 		t.Fatalf("slow call took %v", d)
+	}
+
+	// Hold five calls at once (a hang until cancelled), then count them in flight.
+	s.ResetCalls()
+	s.AddFault(Fault{Action: "GetParameter", Kind: Hang})
+	hctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = ssmc.GetParameter(hctx, &ssm.GetParameterInput{Name: aws.String("/x")})
+		}()
+	}
+	for s.TotalCalls() < 5 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := s.MaxInFlight(); n != 5 {
+		t.Errorf("MaxInFlight = %d with 5 held calls, want 5", n)
+	}
+	cancel()
+	wg.Wait()
+	if n := s.MaxInFlight(); n != 5 {
+		t.Errorf("MaxInFlight = %d after the calls ended, want 5", n)
 	}
 }
 
@@ -546,6 +571,42 @@ func TestParseFault(t *testing.T) {
 			if back, err := ParseFault(got.String()); err != nil || back != got {
 				t.Errorf("round trip of %q: %+v, %v", got.String(), back, err)
 			}
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	s := New(t)
+	ctx := context.Background()
+	seedText := `# comment
+ssm /app/A value with  spaces
+ssm /app/A second
+ssm-secure /app/B s3cret
+sm app/json {"K": "v"}
+label /app/A 1 first
+fault GetParameter throttle 1
+latency 1ms
+rate 1000 100
+`
+	if err := s.Load(ctx, strings.NewReader(seedText)); err != nil {
+		t.Fatal(err)
+	}
+	ssmc, smc := clients(s, 1)
+	_, err := ssmc.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/app/A")})
+	if errCode(err) != "ThrottlingException" {
+		t.Fatalf("fault line not applied: %v", err)
+	}
+	p, err := ssmc.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/app/A:first")})
+	if err != nil || aws.ToString(p.Parameter.Value) != "value with  spaces" {
+		t.Fatalf("label line: %+v, %v", p, err)
+	}
+	sec, err := smc.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("app/json")})
+	if err != nil || aws.ToString(sec.SecretString) != `{"K": "v"}` {
+		t.Fatalf("sm line: %+v, %v", sec, err)
+	}
+	for _, bad := range []string{"ssm /only-name", "label /app/A x first", "rate fast", "latency soon", "nope x"} {
+		if err := s.Load(ctx, strings.NewReader(bad)); err == nil || !strings.HasPrefix(err.Error(), "line 1: ") {
+			t.Errorf("Load(%q) = %v, want a line-1 error", bad, err)
 		}
 	}
 }

@@ -1,0 +1,184 @@
+package env
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// Format is the form of an output file (--format).
+type Format string
+
+// The output file forms.
+const (
+	// Dotenv reads back byte-exact with docker compose's parser (compose-go's dotenv
+	// package, what --env-file and env_file: use). Nothing in it is ever $-expanded.
+	Dotenv Format = "dotenv"
+	// Export is POSIX sh: `export NAME='...'` lines, for `set -a; . FILE`.
+	Export Format = "export"
+	// JSON is one object of name to value, keys sorted, 2-space indented.
+	JSON Format = "json"
+)
+
+// ParseFormat checks a --format value. The empty string is not accepted: the caller
+// applies its own default.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(s); f {
+	case Dotenv, Export, JSON:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown format %q: want dotenv, export or json", s)
+}
+
+// Write writes vars to w in form f, sorted by name (vars itself is not reordered).
+//
+// It writes nothing and returns an error, naming the variable but never its value, if
+// two vars share a name, if a name is not ValidName, or if a value cannot be written so
+// that it reads back exactly in form f:
+//   - dotenv and export: a value holding a NUL byte (no environment variable can hold
+//     one, and shells drop it);
+//   - json: a value that is not valid UTF-8 (JSON strings cannot carry it exactly;
+//     encoding/json would silently replace it with U+FFFD).
+//
+// The whole output is built in memory first, so on error w has received nothing.
+func Write(w io.Writer, f Format, vars []Var) error {
+	if _, err := ParseFormat(string(f)); err != nil {
+		return err
+	}
+	sorted := make([]Var, len(vars))
+	copy(sorted, vars)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	for i, v := range sorted {
+		if !ValidName(v.Name) {
+			return fmt.Errorf("variable %q: not a valid variable name: want [A-Za-z_][A-Za-z0-9_]*", v.Name)
+		}
+		if i > 0 && sorted[i-1].Name == v.Name {
+			return fmt.Errorf("variable %q: given more than once", v.Name)
+		}
+	}
+
+	var b strings.Builder
+	switch f {
+	case Dotenv:
+		for _, v := range sorted {
+			if err := checkNoNUL(v, f); err != nil {
+				return err
+			}
+			b.WriteString(v.Name)
+			b.WriteByte('=')
+			b.WriteString(dotenvQuote(v.Value))
+			b.WriteByte('\n')
+		}
+	case Export:
+		for _, v := range sorted {
+			if err := checkNoNUL(v, f); err != nil {
+				return err
+			}
+			b.WriteString("export ")
+			b.WriteString(v.Name)
+			b.WriteByte('=')
+			b.WriteString(shQuote(v.Value))
+			b.WriteByte('\n')
+		}
+	case JSON:
+		if err := writeJSON(&b, sorted); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func checkNoNUL(v Var, f Format) error {
+	if strings.IndexByte(v.Value, 0) >= 0 {
+		return fmt.Errorf("variable %q: value holds a NUL byte, which no environment variable can hold and %s cannot write; use --format json", v.Name, f)
+	}
+	return nil
+}
+
+// dotenvQuote quotes a value for compose-go's dotenv parser.
+//
+// That parser reads a single-quoted value verbatim (no escapes, no interpolation) except
+// that a backslash escapes the quote, so a value with neither ' nor \ is written in single
+// quotes as is: the common case, and what a person reading the file expects.
+//
+// Any other value is double-quoted. Inside double quotes compose-go first drops the
+// backslash of \" (and keeps every other backslash pair), then expands the escapes
+// \\ \" \$ \n \t ... (\$ becomes $$), then interpolates, where $$ is a literal $.
+// Escaping exactly \, " and $ with a backslash, and writing every other byte raw
+// (newline, CR, tab, UTF-8 or not), therefore reads back exactly: each backslash
+// the parser sees starts one of our three escapes, and each $ that reaches
+// interpolation is part of a $$ pair. The round-trip tests and FuzzDotenvRoundTrip
+// hold this against the real parser.
+func dotenvQuote(s string) string {
+	if !strings.ContainsAny(s, `'\`) {
+		return "'" + s + "'"
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\', '"', '$':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// shQuote single-quotes s for POSIX sh: inside single quotes every byte is literal, and
+// a ' becomes close-quote, backslash-quote, reopen-quote: the
+// code below. No value can run a command.
+func shQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// writeJSON writes one object, keys sorted (vars is sorted already), 2-space indented,
+// with a trailing newline. HTML characters are not escaped (<, >, & stay as they are);
+// the reader gets the same string either way.
+func writeJSON(b *strings.Builder, sorted []Var) error {
+	if len(sorted) == 0 {
+		b.WriteString("{}\n")
+		return nil
+	}
+	b.WriteString("{\n")
+	for i, v := range sorted {
+		if !utf8.ValidString(v.Value) {
+			return fmt.Errorf("variable %q: value is not valid UTF-8, which json cannot hold exactly; use --format dotenv or export", v.Name)
+		}
+		val, err := marshalString(v.Value)
+		if err != nil {
+			return fmt.Errorf("variable %q: %w", v.Name, err)
+		}
+		b.WriteString(`  "`)
+		b.WriteString(v.Name) // ValidName: nothing to escape
+		b.WriteString(`": `)
+		b.Write(val)
+		if i < len(sorted)-1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString("}\n")
+	return nil
+}
+
+// marshalString is json.Marshal without HTML escaping. Its error cannot carry the value:
+// encoding a string only fails on a broken writer.
+func marshalString(s string) ([]byte, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return nil, errors.New("cannot encode value as json")
+	}
+	return []byte(strings.TrimSuffix(b.String(), "\n")), nil
+}

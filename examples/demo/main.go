@@ -1,0 +1,139 @@
+// Command demo shows secretexec's main job with no AWS account: it starts the kumo AWS
+// emulator in-process, seeds the runbook's example secrets, builds secretexec and runs it in
+// front of a small command that lists the variables it received, values masked.
+//
+//	go run ./examples/demo
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/sivchari/kumo"
+)
+
+// The runbook's parameters (/auraxis/prod/NAME) and its JSON secret (auraxis/prod/app).
+var (
+	parameters = map[string]string{
+		"/auraxis/prod/SECRET_KEY":        "demo-secret-key-9f8e7d",
+		"/auraxis/prod/JWT_SECRET_KEY":    "demo-jwt-secret-1a2b3c",
+		"/auraxis/prod/DB_HOST":           "db.internal",
+		"/auraxis/prod/DB_PORT":           "5432",
+		"/auraxis/prod/DB_NAME":           "auraxis",
+		"/auraxis/prod/DB_USER":           "auraxis_app",
+		"/auraxis/prod/DB_PASS":           "demo-db-pass-\"quoted\" $NOT_EXPANDED",
+		"/auraxis/prod/POSTGRES_PASSWORD": "demo-postgres-pass",
+	}
+	appSecret = `{"BRAPI_KEY":"demo-brapi-token","FEATURE_FLAGS":{"beta":true},"WORKERS":4}`
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "show" {
+		show(os.Args[2:])
+		return
+	}
+	if err := demo(); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func demo() error {
+	ctx := context.Background()
+	srv := kumo.NewServer()
+	defer srv.Close()
+	if err := seed(ctx, srv.URL); err != nil {
+		return fmt.Errorf("seeding the emulator: %w", err)
+	}
+
+	dir, err := os.MkdirTemp("", "secretexec-demo")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "secretexec")
+	build := exec.Command("go", "build", "-o", bin, "github.com/secretexec/secretexec")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building secretexec: %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+
+	args := []string{"--verbose", "--ssm-path", "/auraxis/prod", "--secret-id", "auraxis/prod/app", "--", self, "show",
+		"SECRET_KEY", "JWT_SECRET_KEY", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASS", "POSTGRES_PASSWORD",
+		"BRAPI_KEY", "FEATURE_FLAGS", "WORKERS", "SECRETEXEC_SSM_PATH"}
+	fmt.Printf("$ secretexec %s -- show ...\n\n", strings.Join(args[:5], " "))
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
+	// A whole environment of its own: the emulator, test credentials, and nothing from the
+	// developer's AWS setup (~/.aws, AWS_PROFILE, AWS_CA_BUNDLE).
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + dir,
+		"AWS_ENDPOINT_URL=" + srv.URL,
+		"AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=demo",
+		"AWS_SECRET_ACCESS_KEY=demo",
+		"AWS_CONFIG_FILE=" + filepath.Join(dir, "no-config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "no-credentials"),
+		"AWS_EC2_METADATA_DISABLED=true",
+		"DB_HOST=localhost", // inherited; AWS wins unless --no-override
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	fmt.Printf("secretexec started as pid %d\n", cmd.Process.Pid)
+	return cmd.Wait()
+}
+
+func seed(ctx context.Context, url string) error {
+	cfg := aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("demo", "demo", ""),
+		BaseEndpoint: aws.String(url),
+	}
+	sc := ssm.NewFromConfig(cfg)
+	for name, v := range parameters {
+		if _, err := sc.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(v), Type: ssmtypes.ParameterTypeSecureString}); err != nil {
+			return err
+		}
+	}
+	_, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("auraxis/prod/app"), SecretString: aws.String(appSecret)})
+	return err
+}
+
+// show is the command secretexec execs: it lists the variables it was asked about, masked.
+func show(names []string) {
+	sort.Strings(names)
+	fmt.Printf("\nthe command runs as pid %d (secretexec exec'd it: same process) and received:\n", os.Getpid())
+	for _, n := range names {
+		v, ok := os.LookupEnv(n)
+		if !ok {
+			fmt.Printf("  %-20s (not set)\n", n)
+			continue
+		}
+		sum := sha256.Sum256([]byte(v))
+		fmt.Printf("  %-20s %s (%d bytes, sha256 %x)\n", n, mask(v), len(v), sum[:3])
+	}
+}
+
+func mask(v string) string {
+	if len(v) <= 4 {
+		return strings.Repeat("*", len(v))
+	}
+	return v[:2] + strings.Repeat("*", min(len(v)-2, 10))
+}

@@ -36,12 +36,15 @@ func main() {
 	scenarios := flag.String("scenarios", "p10,p100,p1000,secrets,refs", "comma-separated scenarios")
 	out := flag.String("o", "", "also write the markdown report to this file")
 	seBin := flag.String("secretexec", "", "use this secretexec binary instead of building one (to compare versions)")
+	flag.BoolVar(&trace, "trace", false, "print the AWS requests of each program's first measured run (offset, duration)")
 	flag.Parse()
 	if err := run(*n, *latencies, *scenarios, *out, *seBin); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
+
+var trace bool
 
 type scenario struct {
 	name, desc string
@@ -237,6 +240,9 @@ func run(n int, latencyList, scenarioNames, outFile, seBin string) error {
 					if i >= 2 {
 						samples[p] = append(samples[p], s)
 					}
+					if trace && i == 2 {
+						printTrace(progs[p].name, sc.name, lat, srv.Requests())
+					}
 				}
 			}
 			a, b := samples[0][0], samples[1][0]
@@ -318,6 +324,17 @@ func parseTime(s string) time.Duration {
 	a, _ := strconv.ParseInt(sec, 10, 64)
 	b, _ := strconv.ParseInt(nsec, 10, 64)
 	return time.Duration(a)*time.Second + time.Duration(b)
+}
+
+func printTrace(prog, scen string, lat time.Duration, calls []awstest.Call) {
+	fmt.Fprintf(os.Stderr, "trace %s %s %v:\n", prog, scen, lat)
+	if len(calls) == 0 {
+		return
+	}
+	t0 := calls[0].Start
+	for _, c := range calls {
+		fmt.Fprintf(os.Stderr, "  %7.2f ms  %6.2f ms  %s\n", ms(c.Start.Sub(t0)), ms(c.End.Sub(c.Start)), c.Action)
+	}
 }
 
 func actionCounts(srv *awstest.Server) string {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -127,6 +128,7 @@ func (f *Fetcher) fetchPath(ctx context.Context, src Source) (Result, error) {
 		MaxResults:     aws.Int32(10), // AWS's maximum for this call
 	}
 	var params []types.Parameter
+	start := time.Now()
 	for {
 		res.Calls++
 		out, err := f.SSM.GetParametersByPath(ctx, in)
@@ -138,7 +140,7 @@ func (f *Fetcher) fetchPath(ctx context.Context, src Source) (Result, error) {
 			break
 		}
 		in.NextToken = out.NextToken
-		if d, ok := f.SSM.(describer); ok {
+		if d, ok := f.SSM.(describer); ok && worthListing(res.Calls, time.Since(start)) {
 			// More than one page: read the rest in parallel (list.go).
 			all, calls, err := f.pathRest(ctx, src, d, in, params)
 			res.Calls += calls

@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -24,8 +25,23 @@ const (
 	getInFlight = describePage / getBatch
 )
 
-// pathRest reads the rest of a path whose first GetParametersByPath page (first) said there
-// is more; in holds the NextToken. GetParametersByPath pages can only be read one after
+// Round trips decide when listing pays. When they are cheap (an endpoint on the same
+// host, a local emulator) paging by path is bound by CPU, and the listing's extra calls
+// cost more than its parallelism saves, all the more on a small machine. Any real AWS
+// endpoint is far above slowPage for the first page (TCP and TLS set-up, then the call).
+const (
+	slowPage    = 4 * time.Millisecond  // pages this slow on average: list at once
+	pagingSpent = 20 * time.Millisecond // paging has taken this long and is not done: list
+)
+
+// worthListing says whether to list a path that, after pages pages and elapsed time, has
+// more pages.
+func worthListing(pages int, elapsed time.Duration) bool {
+	return elapsed >= pagingSpent || elapsed >= slowPage*time.Duration(pages)
+}
+
+// pathRest reads the rest of a path whose GetParametersByPath pages so far (first) said
+// there is more; in holds the NextToken. GetParametersByPath pages can only be read one after
 // another, one round trip each: 100 for 1000 parameters. So two readers start together:
 //
 //   - the pager goes on with GetParametersByPath from the token;
@@ -38,7 +54,7 @@ const (
 // which needs IAM permissions that GetParametersByPath does not, throttled, ...), the pager
 // goes on, from where it stopped, without having waited: the lister only ever speeds things
 // up, and the source's errors are GetParametersByPath's. A path that the pager finishes
-// first (11 to 20 parameters) costs one DescribeParameters call more, and no time.
+// first (a page or two more) costs a DescribeParameters call more, and no time.
 //
 // Parameters created or deleted while a path is read may or may not be seen, as with
 // GetParametersByPath paging, which is no snapshot either: a name listed but deleted before

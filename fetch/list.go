@@ -2,6 +2,8 @@ package fetch
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -169,7 +171,14 @@ pages:
 		}
 		names := make([]string, 0, len(out.Parameters))
 		for _, p := range out.Parameters {
-			names = append(names, aws.ToString(p.Name))
+			name := aws.ToString(p.Name)
+			if !inPath(name, src) {
+				// A listing that ignores the Path filter (some emulators do) would read
+				// the whole account: page by path instead.
+				fail(fmt.Errorf("DescribeParameters listed %q, not in the path", name))
+				break pages
+			}
+			names = append(names, name)
 		}
 		missing := st.missing(names)
 		for len(missing) > 0 {
@@ -205,6 +214,14 @@ pages:
 		return ctx.Err()
 	}
 	return firstErr
+}
+
+// inPath reports whether a parameter name is at the source's path: directly below it, or
+// anywhere below it for a recursive source.
+func inPath(name string, src Source) bool {
+	prefix := strings.TrimSuffix(src.Path, "/") + "/"
+	rest, ok := strings.CutPrefix(name, prefix)
+	return ok && rest != "" && (src.Recursive || !strings.Contains(rest, "/"))
 }
 
 // pathState is what the two readers of one path share.

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/secretexec/secretexec/env"
@@ -84,7 +83,7 @@ func newClients(ctx context.Context, c *config, environ []string, lg *logger) (*
 		}
 		return nil, errNoCredentials(err)
 	}
-	return &clients{ssm: ssm.NewFromConfig(cfg), secrets: secretsmanager.NewFromConfig(cfg), region: cfg.Region}, nil
+	return &clients{ssm: ssm.NewFromConfig(cfg), secrets: &lazySecrets{cfg: cfg}, region: cfg.Region}, nil
 }
 
 func errNoCredentials(cause error) error {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
 	"syscall"
@@ -50,13 +49,12 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sigc := make(chan os.Signal, 1)
-	signal.Notify(sigc, signals...)
-	defer signal.Stop(sigc)
+	sigs := notifyAsync(signals...)
+	defer sigs.stop()
 	caught := make(chan os.Signal, 1)
 	go func() {
 		select {
-		case s := <-sigc:
+		case s := <-sigs.C:
 			caught <- s
 			cancel()
 		case <-ctx.Done():
@@ -104,6 +102,10 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	if c.dryRun {
 		return exitOK
 	}
+	if c.output == "" || c.disable {
+		// Nothing left to interrupt: deregister while the command is checked.
+		sigs.stopAsync()
+	}
 
 	// Everything that can fail about the command is checked before the output file is
 	// written, so that a failed start never leaves a changed file behind.
@@ -139,7 +141,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	// From here a signal takes its default action (it ends secretexec with 128+N as status)
 	// rather than being caught and lost while the command replaces us.
-	signal.Stop(sigc)
+	sigs.stop()
 	if sc, ok := interrupted(); ok {
 		return sc
 	}

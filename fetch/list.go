@@ -33,7 +33,7 @@ const (
 // endpoint is far above slowPage for the first page (TCP and TLS set-up, then the call).
 const (
 	slowPage    = 4 * time.Millisecond  // pages this slow on average: list at once
-	pagingSpent = 20 * time.Millisecond // paging has taken this long and is not done: list
+	pagingSpent = 50 * time.Millisecond // paging has taken this long and is not done: list
 )
 
 // worthListing says whether to list a path that, after pages pages and elapsed time, has

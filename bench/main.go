@@ -36,6 +36,7 @@ func main() {
 	scenarios := flag.String("scenarios", "p10,p100,p1000,secrets,refs", "comma-separated scenarios")
 	out := flag.String("o", "", "also write the markdown report to this file")
 	seBin := flag.String("secretexec", "", "use this secretexec binary instead of building one (to compare versions)")
+	flag.Var(&seEnv, "secretexec-env", "add `KEY=VALUE` to secretexec's environment only, for experiments such as GOGC=off (repeatable)")
 	flag.BoolVar(&trace, "trace", false, "print the AWS requests of each program's first measured run (offset, duration)")
 	flag.Parse()
 	if err := run(*n, *latencies, *scenarios, *out, *seBin); err != nil {
@@ -44,7 +45,15 @@ func main() {
 	}
 }
 
-var trace bool
+var (
+	trace bool
+	seEnv list
+)
+
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 
 type scenario struct {
 	name, desc string
@@ -229,7 +238,11 @@ func run(n int, latencyList, scenarioNames, outFile, seBin string) error {
 						p = 1 - k
 					}
 					srv.ResetCalls()
-					s, err := runOnce(probe, progs[p].bin, progs[p].args(sc), env)
+					runEnv := env
+					if p == 0 {
+						runEnv = append(append([]string{}, env...), seEnv...)
+					}
+					s, err := runOnce(probe, progs[p].bin, progs[p].args(sc), runEnv)
 					if err != nil {
 						return fmt.Errorf("%s, %s, %v: %w", progs[p].name, sc.name, lat, err)
 					}

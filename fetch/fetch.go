@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/secretexec/secretexec/env"
 )
@@ -127,7 +126,7 @@ func (f *Fetcher) fetchPath(ctx context.Context, src Source) (Result, error) {
 		WithDecryption: aws.Bool(true),
 		MaxResults:     aws.Int32(10), // AWS's maximum for this call
 	}
-	var params []types.Parameter
+	var params []param
 	start := time.Now()
 	for {
 		res.Calls++
@@ -135,7 +134,7 @@ func (f *Fetcher) fetchPath(ctx context.Context, src Source) (Result, error) {
 		if err != nil {
 			return res, newSourceError(ctx, src, "GetParametersByPath", err)
 		}
-		params = append(params, out.Parameters...)
+		params = appendParams(params, out.Parameters)
 		if aws.ToString(out.NextToken) == "" {
 			break
 		}
@@ -152,9 +151,9 @@ func (f *Fetcher) fetchPath(ctx context.Context, src Source) (Result, error) {
 		}
 	}
 	// By name, so that a collision is reported the same way however the path was read.
-	sort.Slice(params, func(i, j int) bool { return aws.ToString(params[i].Name) < aws.ToString(params[j].Name) })
+	sort.Slice(params, func(i, j int) bool { return params[i].name < params[j].name })
 	for _, p := range params {
-		full := aws.ToString(p.Name)
+		full := p.name
 		key := strings.TrimPrefix(full, prefix)
 		if !strings.HasPrefix(full, prefix) || key == "" {
 			// Not below the path as asked; never expected from AWS, never silently used.
@@ -165,7 +164,7 @@ func (f *Fetcher) fetchPath(ctx context.Context, src Source) (Result, error) {
 			return res, &SourceError{Source: src, Err: &CollisionError{Name: name, Keys: [2]string{other, full}}}
 		}
 		byName[name] = full
-		res.Items = append(res.Items, Item{Key: full, Var: env.Var{Name: name, Value: aws.ToString(p.Value)}, Desc: full})
+		res.Items = append(res.Items, Item{Key: full, Var: env.Var{Name: name, Value: p.value}, Desc: full})
 	}
 	if len(res.Items) == 0 && !f.AllowEmpty {
 		return res, &SourceError{Source: src, Err: ErrEmptyPath}

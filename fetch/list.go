@@ -62,9 +62,11 @@ func worthListing(pages int, elapsed time.Duration) bool {
 // GetParametersByPath paging, which is no snapshot either: a name listed but deleted before
 // GetParameters reads it comes back in InvalidParameters and is left out, as if the listing
 // had come a moment later.
-func (f *Fetcher) pathRest(ctx context.Context, src Source, d describer, in *ssm.GetParametersByPathInput, first []types.Parameter) ([]types.Parameter, int, error) {
-	st := &pathState{have: map[string]types.Parameter{}}
-	st.add(first)
+func (f *Fetcher) pathRest(ctx context.Context, src Source, d describer, in *ssm.GetParametersByPathInput, first []param) ([]param, int, error) {
+	st := &pathState{have: make(map[string]string, 2*len(first))}
+	for _, p := range first {
+		st.have[p.name] = p.value
+	}
 
 	stop := make(chan struct{})
 	var commitOnce sync.Once
@@ -224,10 +226,21 @@ func inPath(name string, src Source) bool {
 	return ok && rest != "" && (src.Recursive || !strings.Contains(rest, "/"))
 }
 
+// param is a parameter's name and value: all secretexec keeps of the SDK's Parameter, so
+// that a large path holds 32 bytes per parameter rather than the SDK's whole struct.
+type param struct{ name, value string }
+
+func appendParams(to []param, ps []types.Parameter) []param {
+	for _, p := range ps {
+		to = append(to, param{aws.ToString(p.Name), aws.ToString(p.Value)})
+	}
+	return to
+}
+
 // pathState is what the two readers of one path share.
 type pathState struct {
 	mu    sync.Mutex
-	have  map[string]types.Parameter // by full name
+	have  map[string]string // full name -> value
 	calls int
 }
 
@@ -242,7 +255,7 @@ func (s *pathState) add(ps []types.Parameter) {
 	defer s.mu.Unlock()
 	for _, p := range ps {
 		if _, ok := s.have[aws.ToString(p.Name)]; !ok {
-			s.have[aws.ToString(p.Name)] = p
+			s.have[aws.ToString(p.Name)] = aws.ToString(p.Value)
 		}
 	}
 }
@@ -259,12 +272,12 @@ func (s *pathState) missing(names []string) []string {
 	return out
 }
 
-func (s *pathState) all() []types.Parameter {
+func (s *pathState) all() []param {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]types.Parameter, 0, len(s.have))
-	for _, p := range s.have {
-		out = append(out, p)
+	out := make([]param, 0, len(s.have))
+	for name, value := range s.have {
+		out = append(out, param{name, value})
 	}
 	return out
 }

@@ -204,14 +204,16 @@ func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *l
 	}
 	merged, decisions := env.Merge(base, layers, !c.noOverride)
 	lg.verbosef("fetched %d sources and %d references in %s", len(results), len(resolved), time.Since(start).Round(time.Millisecond))
-	lines := planLines(resolved, decisions)
-	if c.verbose {
-		for _, l := range lines {
-			lg.verbosef("%s", l)
+	if c.verbose || c.dryRun { // only then: it is a line of text per variable
+		lines := planLines(resolved, decisions)
+		if c.verbose {
+			for _, l := range lines {
+				lg.verbosef("%s", l)
+			}
 		}
-	}
-	if c.dryRun {
-		printPlan(stdout, c, lines)
+		if c.dryRun {
+			printPlan(stdout, c, lines)
+		}
 	}
 	var names []string
 	for _, r := range resolved {

@@ -36,7 +36,12 @@ type Decision struct {
 // unless override is false and the inherited value is not empty. The inherited order is kept
 // and new names are appended sorted; an inherited name given more than once ends up once.
 func Merge(inherited []string, layers []Layer, override bool) ([]string, []Decision) {
-	inh := map[string]string{}
+	n := 0
+	for _, l := range layers {
+		n += len(l.Vars)
+	}
+	// Sized up front: this runs at every start, and growing maps is most of its garbage.
+	inh := make(map[string]string, len(inherited))
 	for _, kv := range inherited {
 		k, v := split(kv)
 		if _, dup := inh[k]; !dup {
@@ -47,14 +52,17 @@ func Merge(inherited []string, layers []Layer, override bool) ([]string, []Decis
 		layer int
 		value string
 	}
-	winner := map[string]win{}
+	winner := make(map[string]win, n)
 	for li, l := range layers {
 		for _, v := range l.Vars {
 			winner[v.Name] = win{li, v.Value}
 		}
 	}
 	var decisions []Decision
-	final := map[string]string{}
+	if n > 0 {
+		decisions = make([]Decision, 0, n)
+	}
+	final := make(map[string]string, n)
 	for li, l := range layers {
 		for vi, v := range l.Vars {
 			d := Decision{Name: v.Name, Source: l.Source}
@@ -82,17 +90,19 @@ func Merge(inherited []string, layers []Layer, override bool) ([]string, []Decis
 		}
 	}
 	out := make([]string, 0, len(inherited)+len(final))
-	done := map[string]bool{}
+	done := make(map[string]bool, len(inherited))
 	for _, kv := range inherited {
-		k, v := split(kv)
+		k, _ := split(kv)
 		if done[k] {
 			continue
 		}
 		done[k] = true
 		if nv, ok := final[k]; ok {
-			v = nv
+			kv = k + "=" + nv
+		} else if len(k) == len(kv) {
+			kv += "=" // no "=" at all: written as an empty value, as before
 		}
-		out = append(out, k+"="+v)
+		out = append(out, kv)
 	}
 	var added []string
 	for k := range final {

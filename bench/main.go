@@ -123,6 +123,7 @@ type sample struct {
 	calls     int
 	envN      int
 	envHash   string
+	stderr    string
 }
 
 type stats struct {
@@ -255,6 +256,7 @@ func run(n int, latencyList, scenarioNames, outFile, seBin string) error {
 					}
 					if trace && i == 2 {
 						printTrace(progs[p].name, sc.name, lat, srv.Requests())
+						os.Stderr.WriteString(s.stderr)
 					}
 				}
 			}
@@ -329,6 +331,7 @@ func runOnce(launcher, bin string, args, env []string) (sample, error) {
 		return sample{}, fmt.Errorf("exit status %d, output %q, stderr %q", status, stdout.String(), stderr.String())
 	}
 	s.wall = t1 - t0
+	s.stderr = stderr.String()
 	return s, nil
 }
 

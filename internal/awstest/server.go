@@ -399,8 +399,18 @@ func (s *Server) forward(ctx context.Context, req *request) (*response, error) {
 	return s.post(ctx, req.http.Header, req.body)
 }
 
+// kumoSecretsMu serializes Secrets Manager requests to kumo: its GetSecretValue (v0.33.1)
+// writes LastAccessedDate while holding only a read lock, a data race the race detector
+// reports when two reads of one secret overlap. The added latency and faults stay
+// concurrent; only kumo's own sub-millisecond work is serialized.
+var kumoSecretsMu sync.Mutex
+
 // post sends a JSON 1.1 request to kumo with the given headers (X-Amz-Target among them).
 func (s *Server) post(ctx context.Context, h http.Header, body []byte) (*response, error) {
+	if strings.HasPrefix(h.Get("X-Amz-Target"), "secretsmanager.") {
+		kumoSecretsMu.Lock()
+		defer kumoSecretsMu.Unlock()
+	}
 	out, err := http.NewRequestWithContext(ctx, http.MethodPost, s.EmulatorURL+"/", bytes.NewReader(body))
 	if err != nil {
 		return nil, err

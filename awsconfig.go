@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
@@ -120,6 +121,13 @@ func newClients(ctx context.Context, c *config, environ []string, lg *logger) (*
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("getting AWS credentials: %w", ctx.Err())
 		}
+		var se *smithyhttp.RequestSendError
+		switch {
+		case credCtx.Err() != nil:
+			err = fmt.Errorf("instance metadata gave no role credentials within %s", imdsCredsTimeout)
+		case credCtx != ctx && errors.As(err, &se) && se.Err != nil:
+			err = fmt.Errorf("instance metadata unreachable: %w", se.Err)
+		}
 		return nil, errNoCredentials(err, watch.tokenTimedOut())
 	}
 	return &clients{ssm: ssm.NewFromConfig(cfg), secrets: secretsmanager.NewFromConfig(cfg), region: cfg.Region}, nil
@@ -167,6 +175,7 @@ func (w *imdsWatch) options(o *imds.Options) {
 		so.MaxBackoff = 100 * time.Millisecond
 		so.RateLimiter = ratelimit.None
 	})
+	o.DisableDefaultMaxBackoff = true // else the IMDS client swaps in a backoff of up to 1s
 	o.HTTPClient = &watchedClient{w: w, c: awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = 250 * time.Millisecond }).
 		WithTransportOptions(func(tr *http.Transport) { tr.ResponseHeaderTimeout = 500 * time.Millisecond })}

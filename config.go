@@ -247,10 +247,8 @@ func (c *config) check() error {
 	default:
 		return usagef("use --backend ssm or --backend secretsmanager", "unknown backend %q", c.backend)
 	}
-	switch c.format {
-	case "dotenv", "export", "json":
-	default:
-		return usagef("use --format dotenv, export or json", "unknown format %q", c.format)
+	if _, err := env.ParseFormat(c.format); err != nil {
+		return usagef("", "%v", err)
 	}
 	if c.timeout <= 0 {
 		return usagef("", "--timeout must be positive")

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	composedotenv "github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/secretexec/secretexec/internal/awstest"
 )
@@ -166,6 +167,14 @@ func (e *harness) setup(env *testscript.Env) error {
 		}
 	})
 	return nil
+}
+
+func writeValues(ts *testscript.TestScript, dir string, m map[string]string) {
+	dir = ts.MkAbs(dir)
+	ts.Check(os.MkdirAll(dir, 0o700))
+	for k, v := range m {
+		ts.Check(os.WriteFile(filepath.Join(dir, k), []byte(v+"\n"), 0o600))
+	}
 }
 
 // addCanary records a seeded value: secretexec's own output must never contain it. Values
@@ -347,6 +356,38 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 			}
 			if took > d {
 				ts.Fatalf("%s took %s to fail, want under %s", args[1], took.Round(time.Millisecond), d)
+			}
+		},
+		// read-dotenv FILE DIR: parse FILE with compose-go's dotenv parser (what docker
+		// compose --env-file uses), no variable lookup, and write each value to DIR/NAME
+		// followed by one newline, as envdump -dir does.
+		"read-dotenv": func(ts *testscript.TestScript, neg bool, args []string) {
+			m, err := composedotenv.GetEnvFromFile(map[string]string{"HOME": "/home/should-not-expand"}, []string{ts.MkAbs(args[0])})
+			ts.Check(err)
+			writeValues(ts, args[1], m)
+		},
+		// read-json FILE DIR: the same for --format json.
+		"read-json": func(ts *testscript.TestScript, neg bool, args []string) {
+			var m map[string]string
+			ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &m))
+			writeValues(ts, args[1], m)
+		},
+		// mode FILE PERM: FILE's permission bits are PERM (octal).
+		"mode": func(ts *testscript.TestScript, neg bool, args []string) {
+			fi, err := os.Lstat(ts.MkAbs(args[0]))
+			ts.Check(err)
+			want, err := strconv.ParseUint(args[1], 8, 32)
+			ts.Check(err)
+			if got := fi.Mode().Perm(); (uint64(got) == want) == neg {
+				ts.Fatalf("%s has mode %#o, want %#o", args[0], got, want)
+			}
+		},
+		// no-temp-files DIR: no leftover temporary file (.*.tmp) in DIR.
+		"no-temp-files": func(ts *testscript.TestScript, neg bool, args []string) {
+			left, err := filepath.Glob(filepath.Join(ts.MkAbs(args[0]), ".*.tmp"))
+			ts.Check(err)
+			if len(left) > 0 {
+				ts.Fatalf("temporary files left behind: %q", left)
 			}
 		},
 		// calls ACTION N: exactly N calls of ACTION ("*" for all) since the last "calls reset".

@@ -13,6 +13,8 @@ import (
 
 	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/internal/atomicfile"
+	"github.com/secretexec/secretexec/internal/supervise"
 )
 
 // Exit codes, as the design fixes them.
@@ -72,11 +74,15 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 
 	base := env.Without(environ, func(name string) bool { return strings.HasPrefix(name, envPrefix) })
 	merged := base
+	var decisions []env.Decision
 	if c.disable {
 		lg.warnf("SECRETEXEC_DISABLE is set: not fetching secrets")
+		if c.output != "" {
+			lg.warnf("SECRETEXEC_DISABLE is set: not writing %s", c.output)
+		}
 	} else {
 		var code int
-		merged, code = fetchAndMerge(ctx, c, base, environ, lg, stdout)
+		merged, decisions, code = fetchAndMerge(ctx, c, base, environ, lg, stdout)
 		if code != exitOK {
 			if sc, ok := interrupted(); ok {
 				return sc
@@ -84,24 +90,57 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			return code
 		}
 	}
-	if c.dryRun || len(c.command) == 0 {
+	if c.dryRun {
 		return exitOK
 	}
 
-	path, code, err := lookPath(c.command[0], merged)
-	if err != nil {
-		lg.fail(err)
-		return code
+	// Everything that can fail about the command is checked before the output file is
+	// written, so that a failed start never leaves a changed file behind.
+	var path string
+	if len(c.command) > 0 {
+		var code int
+		var err error
+		path, code, err = lookPath(c.command[0], merged)
+		if err != nil {
+			lg.fail(err)
+			return code
+		}
+		if err := env.CheckExecSize(append([]string{path}, c.command...), merged, execLimit()); err != nil {
+			lg.fail(err)
+			return exitFailure
+		}
 	}
-	if err := env.CheckExecSize(append([]string{path}, c.command...), merged, execLimit()); err != nil {
-		lg.fail(err)
-		return exitFailure
+	if c.output != "" && !c.disable {
+		n, err := writeOutput(ctx, c, merged, decisions)
+		if sc, ok := interrupted(); ok {
+			return sc
+		}
+		if err != nil {
+			lg.fail(err)
+			return exitFailure
+		}
+		if len(c.command) == 0 && !c.quiet {
+			lg.line("", fmt.Sprintf("wrote %s to %s (mode 0600)", plural(n, "variable"), c.output))
+		}
+	}
+	if len(c.command) == 0 {
+		return exitOK
 	}
 	// From here a signal takes its default action (it ends secretexec with 128+N as status)
 	// rather than being caught and lost while the command replaces us.
 	signal.Stop(sigc)
 	if sc, ok := interrupted(); ok {
 		return sc
+	}
+	if c.init {
+		// --init: stay PID 1. supervise.Run forwards signals itself; WithoutCancel because
+		// nothing but the child's exit should end it.
+		lg.verbosef("start %s as a child (--init)", path)
+		status, err := supervise.Run(context.WithoutCancel(ctx), path, c.command, merged)
+		if err != nil {
+			lg.fail(execError(path, err))
+		}
+		return status
 	}
 	lg.verbosef("exec %s", path)
 	err = execve(path, c.command, merged)
@@ -110,13 +149,13 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 }
 
 // fetchAndMerge fetches every source within --timeout and merges the result into base.
-func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *logger, stdout io.Writer) ([]string, int) {
+func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *logger, stdout io.Writer) ([]string, []env.Decision, int) {
 	if len(c.sources) == 0 {
 		lg.warnf("no --ssm-path or --secret-id given: nothing to fetch")
 		if c.dryRun {
 			printPlan(stdout, c, nil)
 		}
-		return base, exitOK
+		return base, nil, exitOK
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -124,13 +163,13 @@ func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *l
 	clients, err := newClients(ctx, c, environ, lg)
 	if err != nil {
 		lg.fail(timeoutErr(ctx, c, err))
-		return nil, exitFailure
+		return nil, nil, exitFailure
 	}
 	f := &fetch.Fetcher{SSM: clients.ssm, Secrets: clients.secrets, AllowEmpty: c.allowEmpty, Region: clients.region}
 	results, err := f.Fetch(ctx, c.sources)
 	if err != nil {
 		lg.fail(timeoutErr(ctx, c, err))
-		return nil, exitFailure
+		return nil, nil, exitFailure
 	}
 	layers := make([]env.Layer, len(results))
 	for i, r := range results {
@@ -155,7 +194,33 @@ func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *l
 	if c.dryRun {
 		printPlan(stdout, c, decisions)
 	}
-	return merged, exitOK
+	return merged, decisions, exitOK
+}
+
+// writeOutput writes the fetched variables, with the values the command gets, to --output.
+func writeOutput(ctx context.Context, c *config, merged []string, decisions []env.Decision) (int, error) {
+	f, err := env.ParseFormat(c.format)
+	if err != nil {
+		return 0, err
+	}
+	var vars []env.Var
+	seen := map[string]bool{}
+	for _, d := range decisions {
+		if seen[d.Name] {
+			continue
+		}
+		seen[d.Name] = true
+		v, _ := env.Lookup(merged, d.Name)
+		vars = append(vars, env.Var{Name: d.Name, Value: v})
+	}
+	err = atomicfile.WriteFunc(ctx, c.output, func(w io.Writer) error { return env.Write(w, f, vars) })
+	if errors.Is(err, atomicfile.ErrSymlink) {
+		return 0, &hintError{err: fmt.Errorf("--output: %w", err), hint: "secretexec never writes through a symlink: give the real path, or remove the link"}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("--output: %w", err)
+	}
+	return len(vars), nil
 }
 
 // timeoutErr turns a deadline into an error that says which limit ran out.

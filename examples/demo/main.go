@@ -1,5 +1,5 @@
 // Command demo shows secretexec's main job with no AWS account: it starts the kumo AWS
-// emulator in-process, seeds the runbook's example secrets, builds secretexec and runs it in
+// emulator in-process (internal/awstest), seeds the runbook's example secrets, builds secretexec and runs it in
 // front of a small command that lists the variables it received, values masked.
 //
 //	go run ./examples/demo
@@ -15,12 +15,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/sivchari/kumo"
+	"github.com/secretexec/secretexec/internal/awstest"
 )
 
 // The runbook's parameters (/auraxis/prod/NAME) and its JSON secret (auraxis/prod/app).
@@ -51,9 +46,12 @@ func main() {
 
 func demo() error {
 	ctx := context.Background()
-	srv := kumo.NewServer()
+	srv, err := awstest.Start() // kumo, behind a proxy that enforces AWS's request limits
+	if err != nil {
+		return fmt.Errorf("starting the emulator: %w", err)
+	}
 	defer srv.Close()
-	if err := seed(ctx, srv.URL); err != nil {
+	if err := seed(ctx, srv); err != nil {
 		return fmt.Errorf("seeding the emulator: %w", err)
 	}
 
@@ -100,19 +98,13 @@ func demo() error {
 	return cmd.Wait()
 }
 
-func seed(ctx context.Context, url string) error {
-	cfg := aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("demo", "demo", ""),
-		BaseEndpoint: aws.String(url),
-	}
-	sc := ssm.NewFromConfig(cfg)
+func seed(ctx context.Context, srv *awstest.Server) error {
 	for name, v := range parameters {
-		if _, err := sc.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(v), Type: ssmtypes.ParameterTypeSecureString}); err != nil {
+		if err := srv.PutParameter(ctx, name, v, true); err != nil {
 			return err
 		}
 	}
-	_, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("auraxis/prod/app"), SecretString: aws.String(appSecret)})
+	_, err := srv.CreateSecret(ctx, "auraxis/prod/app", appSecret)
 	return err
 }
 

@@ -89,6 +89,8 @@ func newClients(ctx context.Context, c *config, environ []string, lg *logger) (*
 		cfg.Region = fetch.ARNRegion(c.sources)
 		if cfg.Region != "" {
 			lg.verbosef("region %s, from a secret's ARN", cfg.Region)
+		} else if cfg.Region = fetch.RefsRegion(c.refs); cfg.Region != "" {
+			lg.verbosef("region %s, from a reference's ARN", cfg.Region)
 		}
 	}
 	if cfg.Region == "" && imdsEnabled(environ) {

@@ -19,6 +19,7 @@ const envPrefix = "SECRETEXEC_"
 // config is everything the command line and the SECRETEXEC_* variables say.
 type config struct {
 	sources     []fetch.Source
+	refs        []fetch.VarRef // inherited variables holding references, found by run
 	recursive   bool
 	backend     string
 	region      string

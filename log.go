@@ -38,10 +38,13 @@ func (l *logger) fail(err error) {
 	} else {
 		errs = []error{err}
 	}
+	printed := map[string]bool{}
 	for _, e := range errs {
 		l.line("error", e.Error())
 		var h hinter
-		if errors.As(e, &h) && h.Hint() != "" {
+		// Many references to one missing secret fail alike: say what to do once.
+		if errors.As(e, &h) && h.Hint() != "" && !printed[h.Hint()] {
+			printed[h.Hint()] = true
 			l.line("hint", h.Hint())
 		}
 	}

@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -32,6 +34,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"secretexec": func() { os.Exit(teeRun(os.Args[1:])) },
 		"envdump":    envdump,
+		"status":     status,
 	})
 }
 
@@ -93,6 +96,37 @@ func envdump() {
 		}
 	}
 	os.Exit(*code)
+}
+
+// status N COMMAND [ARG...] runs COMMAND with its output passed through and succeeds only if
+// it exits with status N: how scripts pin secretexec's exit codes (125, 126, 127).
+func status() {
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: status N COMMAND [ARG...]")
+		os.Exit(2)
+	}
+	want, err := strconv.Atoi(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	cmd := exec.Command(os.Args[2], os.Args[3:]...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	err = cmd.Run()
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		got = ee.ExitCode()
+	case err != nil:
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if got != want {
+		fmt.Fprintf(os.Stderr, "status: %s exited with %d, want %d\n", os.Args[2], got, want)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
 
 func TestScripts(t *testing.T) {
@@ -404,6 +438,26 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 			got := e.srv.Calls(args[0])
 			if (got == want) == neg {
 				ts.Fatalf("%d %s calls, want %s%d", got, args[0], map[bool]string{true: "not ", false: ""}[neg], want)
+			}
+		},
+		// signed ACTION REGION...: the ACTION calls since the last "calls reset" were signed for
+		// these regions (in any order). kumo answers every region from one store, so the
+		// signing region is where a request would have gone in AWS.
+		"signed": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) < 1 {
+				ts.Fatalf("usage: signed ACTION REGION...")
+			}
+			var got []string
+			for _, c := range e.srv.Requests() {
+				if c.Action == args[0] {
+					got = append(got, c.Region)
+				}
+			}
+			sort.Strings(got)
+			want := append([]string(nil), args[1:]...)
+			sort.Strings(want)
+			if (strings.Join(got, " ") == strings.Join(want, " ")) == neg {
+				ts.Fatalf("%s calls signed for %q, want %q", args[0], got, want)
 			}
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -73,16 +74,26 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 
 	base := env.Without(environ, func(name string) bool { return strings.HasPrefix(name, envPrefix) })
+	refs, err := scanRefs(base, c.resolveARNs)
+	if err != nil {
+		lg.fail(err)
+		return exitFailure
+	}
+	c.refs = refs
 	merged := base
-	var decisions []env.Decision
+	var fetched []string
 	if c.disable {
-		lg.warnf("SECRETEXEC_DISABLE is set: not fetching secrets")
+		if len(refs) > 0 {
+			lg.warnf("SECRETEXEC_DISABLE is set: not fetching secrets; references left unresolved in %s", refNames(refs))
+		} else {
+			lg.warnf("SECRETEXEC_DISABLE is set: not fetching secrets")
+		}
 		if c.output != "" {
 			lg.warnf("SECRETEXEC_DISABLE is set: not writing %s", c.output)
 		}
 	} else {
 		var code int
-		merged, decisions, code = fetchAndMerge(ctx, c, base, environ, lg, stdout)
+		merged, fetched, code = fetchAndMerge(ctx, c, base, environ, lg, stdout)
 		if code != exitOK {
 			if sc, ok := interrupted(); ok {
 				return sc
@@ -111,7 +122,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		}
 	}
 	if c.output != "" && !c.disable {
-		n, err := writeOutput(ctx, c, merged, decisions)
+		n, err := writeOutput(ctx, c, merged, fetched)
 		if sc, ok := interrupted(); ok {
 			return sc
 		}
@@ -149,9 +160,11 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 }
 
 // fetchAndMerge fetches every source within --timeout and merges the result into base.
-func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *logger, stdout io.Writer) ([]string, []env.Decision, int) {
-	if len(c.sources) == 0 {
-		lg.warnf("no --ssm-path or --secret-id given: nothing to fetch")
+// The names it returns are the fetched variables (sources' and resolved references'), which
+// --output writes.
+func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *logger, stdout io.Writer) ([]string, []string, int) {
+	if len(c.sources) == 0 && len(c.refs) == 0 {
+		lg.warnf("no --ssm-path, --secret-id or reference given: nothing to fetch")
 		if c.dryRun {
 			printPlan(stdout, c, nil)
 		}
@@ -166,11 +179,14 @@ func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *l
 		return nil, nil, exitFailure
 	}
 	f := &fetch.Fetcher{SSM: clients.ssm, Secrets: clients.secrets, AllowEmpty: c.allowEmpty, Region: clients.region}
-	results, err := f.Fetch(ctx, c.sources)
+	results, resolved, err := f.FetchAll(ctx, c.sources, c.refs)
 	if err != nil {
 		lg.fail(timeoutErr(ctx, c, err))
 		return nil, nil, exitFailure
 	}
+	// A resolved reference is the inherited value: it replaces the reference in place, and
+	// the sources then apply to it as to any inherited variable.
+	base = replaceRefs(base, resolved)
 	layers := make([]env.Layer, len(results))
 	for i, r := range results {
 		l := env.Layer{Source: r.Source.String()}
@@ -185,33 +201,41 @@ func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *l
 		lg.verbosef("%s: %s, %s", r.Source, plural(len(r.Items), "variable"), plural(r.Calls, "request"))
 	}
 	merged, decisions := env.Merge(base, layers, !c.noOverride)
-	lg.verbosef("fetched %d sources in %s", len(results), time.Since(start).Round(time.Millisecond))
+	lg.verbosef("fetched %d sources and %d references in %s", len(results), len(resolved), time.Since(start).Round(time.Millisecond))
+	lines := planLines(resolved, decisions)
 	if c.verbose {
-		for _, d := range decisions {
-			lg.verbosef("%s", describe(d))
+		for _, l := range lines {
+			lg.verbosef("%s", l)
 		}
 	}
 	if c.dryRun {
-		printPlan(stdout, c, decisions)
+		printPlan(stdout, c, lines)
 	}
-	return merged, decisions, exitOK
+	var names []string
+	for _, r := range resolved {
+		names = append(names, r.Var)
+	}
+	for _, d := range decisions {
+		names = append(names, d.Name)
+	}
+	return merged, names, exitOK
 }
 
 // writeOutput writes the fetched variables, with the values the command gets, to --output.
-func writeOutput(ctx context.Context, c *config, merged []string, decisions []env.Decision) (int, error) {
+func writeOutput(ctx context.Context, c *config, merged []string, names []string) (int, error) {
 	f, err := env.ParseFormat(c.format)
 	if err != nil {
 		return 0, err
 	}
 	var vars []env.Var
 	seen := map[string]bool{}
-	for _, d := range decisions {
-		if seen[d.Name] {
+	for _, name := range names {
+		if seen[name] {
 			continue
 		}
-		seen[d.Name] = true
-		v, _ := env.Lookup(merged, d.Name)
-		vars = append(vars, env.Var{Name: d.Name, Value: v})
+		seen[name] = true
+		v, _ := env.Lookup(merged, name)
+		vars = append(vars, env.Var{Name: name, Value: v})
 	}
 	err = atomicfile.WriteFunc(ctx, c.output, func(w io.Writer) error { return env.Write(w, f, vars) })
 	if errors.Is(err, atomicfile.ErrSymlink) {
@@ -247,10 +271,32 @@ func describe(d env.Decision) string {
 	return fmt.Sprintf("%s: from %s, %s", d.Name, from, d.Action)
 }
 
-// printPlan writes the --dry-run plan: names, sources and decisions, never values.
-func printPlan(w io.Writer, c *config, decisions []env.Decision) {
+// planLines describes, sorted by variable name, each resolved reference and each decision
+// about a fetched variable: names and where they came from, never values.
+func planLines(resolved []fetch.Resolved, decisions []env.Decision) []string {
+	type line struct {
+		name, text string
+	}
+	var ls []line
+	for _, r := range resolved {
+		ls = append(ls, line{r.Var, fmt.Sprintf("%s: from %s", r.Var, r.Ref)})
+	}
 	for _, d := range decisions {
-		fmt.Fprintln(w, describe(d))
+		ls = append(ls, line{d.Name, describe(d)})
+	}
+	// Stable: a reference comes before the sources that may then override it.
+	sort.SliceStable(ls, func(i, j int) bool { return ls[i].name < ls[j].name })
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.text
+	}
+	return out
+}
+
+// printPlan writes the --dry-run plan: names, sources and decisions, never values.
+func printPlan(w io.Writer, c *config, lines []string) {
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
 	}
 	if len(c.command) > 0 {
 		fmt.Fprintf(w, "would exec %q\n", c.command)

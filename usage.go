@@ -39,7 +39,10 @@ Every flag has an environment twin: --ssm-path is SECRETEXEC_SSM_PATH (a comma-s
 list for repeatable flags). A flag beats its twin. SECRETEXEC_DISABLE=1 skips fetching.
 SECRETEXEC_* variables never reach COMMAND.
 
-Environment values of the form ssm://NAME or sm://ID[#KEY] are replaced by what they name.
+References in environment values are replaced by what they name: ssm://NAME[:VERSION|:LABEL]
+(NAME a parameter name or ARN), sm://ID[#KEY] (ID a secret name or ARN), and with
+--resolve-arns the ECS valueFrom ARNs arn:aws:ssm:...:parameter/NAME and
+arn:aws:secretsmanager:...:secret:NAME[:JSON_KEY:VERSION_STAGE:VERSION_ID].
 
 Exit status: COMMAND's own once it runs; 125 secretexec failed (nothing was run);
 126 COMMAND not executable; 127 COMMAND not found; 128+N signal N arrived while fetching.

@@ -60,12 +60,10 @@ func (e *SourceError) Hint() string {
 	if errors.As(e.Err, &je) {
 		return fmt.Sprintf("to put a plain (non-JSON) secret in one variable, bind it: --secret-id NAME=%s", e.Source.SecretID)
 	}
-	var apiErr smithy.APIError
-	if !errors.As(e.Err, &apiErr) {
-		return ""
-	}
-	switch apiErr.ErrorCode() {
-	case "AccessDeniedException":
+	code := errorCode(e.Err)
+	if code == "AccessDeniedException" {
+		var apiErr smithy.APIError
+		errors.As(e.Err, &apiErr)
 		if key, ok := kmsDenial(apiErr.ErrorMessage()); ok {
 			if key != "" {
 				return fmt.Sprintf("the role needs kms:Decrypt on %s, the key that encrypts these values", key)
@@ -75,21 +73,48 @@ func (e *SourceError) Hint() string {
 			}
 			return "the role needs kms:Decrypt on the KMS key of the SecureString parameters"
 		}
-		if e.Source.Kind == SSMPath {
-			// GetParametersByPath is authorized against the path itself, not the parameters.
-			return fmt.Sprintf("the role needs ssm:GetParametersByPath on arn:aws:ssm:%s:*:parameter%s, and kms:Decrypt on the key of SecureString parameters", regionOr(e.Region), e.Source.Path)
-		}
+	}
+	switch {
+	case code == "AccessDeniedException" && e.Source.Kind == SSMPath:
+		// GetParametersByPath is authorized against the path itself, not the parameters.
+		return fmt.Sprintf("the role needs ssm:GetParametersByPath on arn:aws:ssm:%s:*:parameter%s, and kms:Decrypt on the key of SecureString parameters", regionOr(e.Region), e.Source.Path)
+	case code == "AccessDeniedException":
 		return fmt.Sprintf("the role needs secretsmanager:GetSecretValue on %s, and kms:Decrypt on the secret's key if it is a customer managed key", secretResource(e.Source.SecretID, e.Region))
+	case code == "ValidationException" && e.Source.Kind == SSMPath:
+		return "a path is /-separated, starts with /, and has at most 15 levels"
+	case e.Source.Kind == SSMPath:
+		return commonHint(code)
+	}
+	return secretHint(code, e.Region)
+}
+
+func (e *SourceError) cancelled() bool { return e.Cancelled }
+
+// errorCode is the AWS error code in err's chain, or "".
+func errorCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+// secretHint says what to do about a Secrets Manager error code.
+func secretHint(code, region string) string {
+	switch code {
 	case "DecryptionFailure":
 		return "the role needs kms:Decrypt on the secret's KMS key (with kms:ViaService secretsmanager.<region>.amazonaws.com)"
 	case "ResourceNotFoundException":
-		return fmt.Sprintf("no secret with this name or ARN in region %s; check the spelling (names are case-sensitive) and --region", regionOr(e.Region))
+		return fmt.Sprintf("no secret with this name or ARN in region %s; check the spelling (names are case-sensitive) and --region", regionOr(region))
 	case "InvalidRequestException":
 		return "the secret may be scheduled for deletion; restore it with aws secretsmanager restore-secret"
-	case "ValidationException":
-		if e.Source.Kind == SSMPath {
-			return "a path is /-separated, starts with /, and has at most 15 levels"
-		}
+	}
+	return commonHint(code)
+}
+
+// commonHint says what to do about an error code any AWS service may answer with.
+func commonHint(code string) string {
+	switch code {
 	case "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "ExpiredTokenException", "SignatureDoesNotMatch":
 		return "the AWS credentials are invalid or expired; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or the role"
 	case "ThrottlingException", "TooManyUpdates", "ThrottledException", "RequestLimitExceeded":

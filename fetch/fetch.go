@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -84,49 +82,10 @@ type Fetcher struct {
 	Region string
 }
 
-// errorGrace is how long the other sources may still run once one has failed.
-const errorGrace = time.Second
-
-// Fetch reads every source concurrently. Results come back in the sources' order. Once a
-// source fails the others have errorGrace to finish; the errors of every failing source
-// come back joined, in command-line order.
+// Fetch reads every source concurrently; it is FetchAll without references.
 func (f *Fetcher) Fetch(ctx context.Context, sources []Source) ([]Result, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	results := make([]Result, len(sources))
-	errs := make([]error, len(sources))
-	var wg sync.WaitGroup
-	var stopOnce sync.Once
-	for i, src := range sources {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var err error
-			switch src.Kind {
-			case SSMPath:
-				results[i], err = f.fetchPath(ctx, src)
-			case Secret:
-				results[i], err = f.fetchSecret(ctx, src)
-			default:
-				err = fmt.Errorf("unknown source kind %d", src.Kind)
-			}
-			if err != nil {
-				var se *SourceError
-				if errors.As(err, &se) && se.Region == "" {
-					se.Region = f.Region
-					if r := arnRegion(src.SecretID, "secretsmanager"); src.Kind == Secret && r != "" {
-						se.Region = r
-					}
-				}
-				errs[i] = err
-				// The others get a moment to finish, so that one run reports every broken
-				// source, but fail-fast still holds when one of them hangs.
-				stopOnce.Do(func() { time.AfterFunc(errorGrace, cancel) })
-			}
-		}()
-	}
-	wg.Wait()
-	return results, firstErrors(ctx, errs)
+	results, _, err := f.FetchAll(ctx, sources, nil)
+	return results, err
 }
 
 // firstErrors keeps the errors that are causes, not the cancellations one error caused in
@@ -137,8 +96,8 @@ func firstErrors(ctx context.Context, errs []error) error {
 		if err == nil {
 			continue
 		}
-		var se *SourceError
-		if errors.As(err, &se) && se.Cancelled {
+		var c interface{ cancelled() bool }
+		if errors.As(err, &c) && c.cancelled() {
 			cancelled = append(cancelled, err)
 			continue
 		}
@@ -198,23 +157,10 @@ func (f *Fetcher) fetchPath(ctx context.Context, src Source) (Result, error) {
 	return res, nil
 }
 
-func (f *Fetcher) fetchSecret(ctx context.Context, src Source) (Result, error) {
-	res := Result{Source: src, Calls: 1}
-	var opts []func(*secretsmanager.Options)
-	if r := arnRegion(src.SecretID, "secretsmanager"); r != "" && r != f.Region {
-		opts = append(opts, func(o *secretsmanager.Options) { o.Region = r })
-	}
-	out, err := f.Secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(src.SecretID)}, opts...)
-	if err != nil {
-		return res, newSourceError(ctx, src, "GetSecretValue", err)
-	}
-	if out.SecretString == nil {
-		if out.SecretBinary != nil {
-			return res, &SourceError{Source: src, Err: ErrBinarySecret}
-		}
-		return res, &SourceError{Source: src, Err: errors.New("the secret has no SecretString")}
-	}
-	s := *out.SecretString
+// secretItems turns a secret's string into the source's variables: the whole string for a
+// bound source, else one variable per key of its JSON object.
+func (f *Fetcher) secretItems(res Result, s string) (Result, error) {
+	src := res.Source
 	if src.Bind != "" {
 		res.Items = []Item{{Key: src.SecretID, Var: env.Var{Name: src.Bind, Value: s}, Desc: "whole secret"}}
 		return res, nil

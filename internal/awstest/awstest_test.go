@@ -98,8 +98,16 @@ func TestSeedingIsNotCountedAndCallsAreExact(t *testing.T) {
 		t.Fatalf("calls: GetParametersByPath %d, GetSecretValue %d, total %d; want 1, 2, 3", a, b, n)
 	}
 	reqs := s.Requests()
-	if len(reqs) != 3 || reqs[0].Action != "GetParametersByPath" || reqs[0].End.IsZero() {
+	if len(reqs) != 3 || reqs[0].Action != "GetParametersByPath" || reqs[0].End.IsZero() || reqs[0].Region != "us-east-1" {
 		t.Fatalf("request log = %+v", reqs)
+	}
+	// The log shows the region a request was signed for, also when one call overrides it.
+	if _, err := smc.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("auraxis/prod/app")},
+		func(o *secretsmanager.Options) { o.Region = "eu-west-1" }); err != nil {
+		t.Fatal(err)
+	}
+	if reqs := s.Requests(); reqs[len(reqs)-1].Region != "eu-west-1" {
+		t.Fatalf("signed region = %q, want eu-west-1", reqs[len(reqs)-1].Region)
 	}
 	s.ResetCalls()
 	if s.TotalCalls() != 0 || len(s.Requests()) != 0 {
@@ -599,6 +607,29 @@ rate 1000 100
 	for _, bad := range []string{"ssm /only-name", "label /app/A x first", "rate fast", "latency soon", "nope x"} {
 		if err := s.Load(ctx, strings.NewReader(bad)); err == nil || !strings.HasPrefix(err.Error(), "line 1: ") {
 			t.Errorf("Load(%q) = %v, want a line-1 error", bad, err)
+		}
+	}
+}
+
+func TestPreviousStageIsOneVersion(t *testing.T) {
+	s := New(t)
+	ctx := context.Background()
+	if _, err := s.CreateSecret(ctx, "rot", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"v2", "v3", "v4"} {
+		if _, err := s.PutSecretValue(ctx, "rot", v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, smc := clients(s, 1)
+	for range 5 { // kumo alone answers from a map: any of v1..v3
+		out, err := smc.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("rot"), VersionStage: aws.String("AWSPREVIOUS")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := aws.ToString(out.SecretString); got != "v3" {
+			t.Fatalf("AWSPREVIOUS = %q, want v3", got)
 		}
 	}
 }

@@ -34,6 +34,10 @@
 //     alphabetical order of Name, as the API reference says.
 //   - secretsmanager.BatchGetSecretValue with SecretIdList (not Filters), built on kumo's
 //     GetSecretValue; missing secrets are listed in Errors, as AWS does.
+//   - GetSecretValue with VersionStage AWSPREVIOUS: kumo moves AWSCURRENT to AWSPREVIOUS
+//     without taking AWSPREVIOUS off the older versions, so it may answer with any of them.
+//     The proxy answers with the version that was AWSCURRENT before the last
+//     [Server.PutSecretValue], the one AWS keeps AWSPREVIOUS on.
 //   - Secrets Manager's ResourceNotFoundException comes back with HTTP 400 (kumo says 404).
 //
 // # Faults
@@ -53,5 +57,7 @@
 // for in-region round trips in benchmarks.
 //
 // Every request that reaches the proxy is counted and logged ([Server.Calls],
-// [Server.TotalCalls], [Server.Requests]), including the ones a fault answered.
+// [Server.TotalCalls], [Server.Requests]), including the ones a fault answered. The log
+// records the region each request was signed for: kumo ignores regions, so a test of
+// cross-region reads asserts the signing region instead.
 package awstest

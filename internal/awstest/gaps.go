@@ -375,6 +375,38 @@ func (s *Server) batchGetSecretValue(ctx context.Context, req *request) (*respon
 	return jsonResponse(out), nil
 }
 
+// getSecretValue answers VersionStage AWSPREVIOUS with the one version AWS would have under
+// it (recorded by PutSecretValue); kumo may hold that stage on several versions and pick any.
+// Everything else goes to kumo unchanged.
+func (s *Server) getSecretValue(ctx context.Context, req *request) (*response, error) {
+	var in map[string]any
+	if err := json.Unmarshal(req.body, &in); err != nil {
+		return s.forward(ctx, req)
+	}
+	id, _ := in["SecretId"].(string)
+	stage, _ := in["VersionStage"].(string)
+	if _, hasID := in["VersionId"]; hasID || stage != "AWSPREVIOUS" || id == "" {
+		return s.forward(ctx, req)
+	}
+	d, err := s.sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
+	if err != nil {
+		return s.forward(ctx, req) // kumo's own answer (not found, ...)
+	}
+	s.mu.Lock()
+	prev, ok := s.previous[aws.ToString(d.Name)]
+	s.mu.Unlock()
+	if !ok {
+		return s.forward(ctx, req)
+	}
+	delete(in, "VersionStage")
+	in["VersionId"] = prev
+	body, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	return s.post(ctx, req.http.Header, body)
+}
+
 func jsonResponse(v any) *response {
 	b, err := json.Marshal(v)
 	if err != nil {

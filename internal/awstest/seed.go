@@ -123,14 +123,22 @@ func (s *Server) CreateSecretBinary(ctx context.Context, name string, b []byte) 
 }
 
 // PutSecretValue stores a new AWSCURRENT value of secret id; the value that was AWSCURRENT
-// becomes AWSPREVIOUS. It returns the new version id.
+// becomes AWSPREVIOUS, and only it, as in AWS (kumo leaves AWSPREVIOUS on every older version;
+// the proxy answers AWSPREVIOUS from what this helper records). It returns the new version id.
 func (s *Server) PutSecretValue(ctx context.Context, id, secretString string) (versionID string, err error) {
+	cur, err := s.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	if err != nil {
+		return "", fmt.Errorf("awstest: put secret value %q: %w", id, err)
+	}
 	out, err := s.sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
 		SecretId: aws.String(id), SecretString: aws.String(secretString),
 	})
 	if err != nil {
 		return "", fmt.Errorf("awstest: put secret value %q: %w", id, err)
 	}
+	s.mu.Lock()
+	s.previous[aws.ToString(cur.Name)] = aws.ToString(cur.VersionId)
+	s.mu.Unlock()
 	return aws.ToString(out.VersionId), nil
 }
 

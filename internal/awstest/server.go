@@ -54,6 +54,7 @@ type Server struct {
 	bucket   *tokenBucket
 	history  map[string][]paramVersion   // parameter name -> versions seeded through the helper
 	labels   map[string]map[string]int64 // parameter name -> label -> version
+	previous map[string]string           // secret name -> the version id that is AWSPREVIOUS
 }
 
 // Call is one request that reached the proxy.
@@ -61,6 +62,10 @@ type Call struct {
 	Action string    // "GetParametersByPath", "GetSecretValue", ...
 	Start  time.Time // when the proxy received it
 	End    time.Time // when the proxy finished answering; zero while in flight
+	// Region is the region the request was signed for (the SigV4 credential scope). kumo
+	// keeps one store whatever the region, so this is how a test sees where a request
+	// would have gone in AWS.
+	Region string
 }
 
 // Option configures Start.
@@ -98,10 +103,11 @@ func Start(opts ...Option) (*Server, error) {
 
 func start(opts []Option) (*Server, error) {
 	s := &Server{
-		closing: make(chan struct{}),
-		calls:   map[string]int{},
-		history: map[string][]paramVersion{},
-		labels:  map[string]map[string]int64{},
+		closing:  make(chan struct{}),
+		calls:    map[string]int{},
+		history:  map[string][]paramVersion{},
+		labels:   map[string]map[string]int64{},
+		previous: map[string]string{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -257,6 +263,21 @@ func (s *Server) SetRateLimit(rps float64, burst int) {
 	s.bucket = newTokenBucket(rps, burst)
 }
 
+// signedRegion reads the region from a SigV4 Authorization header:
+// "AWS4-HMAC-SHA256 Credential=AKID/20240101/REGION/SERVICE/aws4_request, ...".
+func signedRegion(auth string) string {
+	_, cred, ok := strings.Cut(auth, "Credential=")
+	if !ok {
+		return ""
+	}
+	cred, _, _ = strings.Cut(cred, ",")
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 {
+		return ""
+	}
+	return parts[2]
+}
+
 // request is what the proxy knows of one call.
 type request struct {
 	service string // "ssm" or "secretsmanager" ("" if unknown)
@@ -289,7 +310,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &request{body: body, http: r}
 	req.service, req.action = splitTarget(r.Header.Get("X-Amz-Target"))
 
-	call := &Call{Action: req.action, Start: time.Now()}
+	call := &Call{Action: req.action, Start: time.Now(), Region: signedRegion(r.Header.Get("Authorization"))}
 	s.mu.Lock()
 	s.calls[req.action]++
 	s.log = append(s.log, call)
@@ -325,6 +346,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		resp, err = s.getParameters(r.Context(), req)
 	case req.service == "ssm" && req.action == "GetParameter":
 		resp, err = s.getParameter(r.Context(), req)
+	case req.service == "secretsmanager" && req.action == "GetSecretValue":
+		resp, err = s.getSecretValue(r.Context(), req)
 	case req.service == "secretsmanager" && req.action == "BatchGetSecretValue":
 		resp, err = s.batchGetSecretValue(r.Context(), req)
 	case req.service == "ssm" && req.action == "GetParametersByPath":

@@ -1,0 +1,459 @@
+// Package ref parses references in environment values (ssm://, sm:// and ECS valueFrom ARNs)
+// into the AWS object they name. It is pure: no AWS calls, no os.Getenv.
+//
+// Accepted forms (the prefix is matched exactly: no trimming, no case folding):
+//
+//	ssm://NAME[:VERSION|:LABEL]   a parameter by name: ssm:///app/prod/DB_PASS, ssm://plain-name
+//	ssm://ARN[:VERSION|:LABEL]    a parameter by ARN: ssm://arn:aws:ssm:R:A:parameter/app/prod/DB_PASS
+//	sm://ID[#KEY]                 a Secrets Manager secret by name, partial or full ARN; #KEY picks
+//	                              one key of its JSON object
+//	sm://ECS-SECRET-ARN           an exact ECS valueFrom (below), so versions can be chosen
+//	                              without enabling bare ARNs
+//
+// and, only when the caller enables bare ARNs, the exact ECS valueFrom forms:
+//
+//	arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME[:VERSION|:LABEL]
+//	arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME[:JSON-KEY:VERSION-STAGE:VERSION-ID]
+//
+// As in ECS, the secret ARN carries either no trailing fields or all three; empty fields keep
+// their defaults (whole SecretString, AWSCURRENT), and a version stage and a version id
+// cannot both be given. PARTITION is aws or aws-* (aws-cn, aws-us-gov, ...).
+//
+// A reference never contains a secret value, so a Ref and its String are safe to print.
+package ref
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Hint lists the accepted forms, for the CLI's hint line after a malformed reference.
+const Hint = "references are ssm://NAME or ssm://ARN with an optional :VERSION or :LABEL " +
+	"(a hierarchical NAME starts with /: ssm:///app/prod/DB_PASS), " +
+	"sm://ID or sm://ID#JSON_KEY (ID a secret name or ARN), and with --resolve-arns the ECS " +
+	"valueFrom ARNs arn:aws:ssm:REGION:ACCOUNT:parameter/NAME and " +
+	"arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME[:JSON_KEY:VERSION_STAGE:VERSION_ID]"
+
+// Kind says which service a reference points into.
+type Kind int
+
+const (
+	SSM    Kind = iota + 1 // an SSM Parameter Store parameter
+	Secret                 // a Secrets Manager secret
+)
+
+func (k Kind) String() string {
+	switch k {
+	case SSM:
+		return "ssm parameter"
+	case Secret:
+		return "secret"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Forms, as recorded in Ref.Form.
+const (
+	FormSSM = "ssm://"
+	FormSM  = "sm://"
+	FormARN = "arn"
+)
+
+// Ref is one parsed reference. The zero Ref is not a reference.
+type Ref struct {
+	Kind Kind
+	// ID is the object as given, without selector or JSON key: for SSM the parameter name or
+	// ARN (GetParameters accepts both; another account's parameter needs the ARN), for a
+	// secret its name, partial ARN or full ARN (GetSecretValue's SecretId).
+	ID string
+	// Name is the SSM parameter name, also when ID is an ARN ("/a/b" for ...:parameter/a/b).
+	// For a secret it is the name part of ID, which for a full ARN still ends in the
+	// "-" and 6 random characters Secrets Manager appends.
+	Name string
+
+	Version int64  // SSM ":VERSION" selector; 0 = none
+	Label   string // SSM ":LABEL" selector; "" = none
+
+	JSONKey      string // secret: one key of its JSON object; "" = the whole SecretString
+	VersionStage string // secret: staging label; "" = AWSCURRENT
+	VersionID    string // secret: version id; never set together with VersionStage
+
+	Region string // the region of an ARN; "" when ID is not an ARN
+	Form   string // FormSSM, FormSM or FormARN: how the reference was written, for messages
+}
+
+// Parse reports whether value is a reference and parses it.
+//
+//   - ok=false, err=nil: not a reference; leave the variable alone. That is every value not
+//     starting exactly with "ssm://" or "sm://", and, unless resolveARNs, every bare ARN;
+//     with resolveARNs, an ARN that is not an SSM parameter or Secrets Manager secret
+//     (arn:aws:s3:::bucket, an SSM document) is not a reference either.
+//   - ok=true, err!=nil: it is meant as a reference but is malformed (a usage error). The
+//     message quotes only the reference itself and says what is wrong.
+//
+// A value is used exactly as given, never trimmed: leading whitespace makes it a
+// non-reference, and trailing whitespace makes it malformed (failing closed rather than
+// passing "ssm://x " on as a value) unless it is part of a JSON key, which may hold any
+// character.
+func Parse(value string, resolveARNs bool) (r Ref, ok bool, err error) {
+	r, ok, err = parse(value, resolveARNs)
+	if ok && err != nil && strings.TrimRight(value, " \t\r\n\v\f") != value {
+		// The usual cause, said plainly rather than as a bad character.
+		err = malformed(value, "trailing whitespace (values are used exactly as given)")
+	}
+	return r, ok, err
+}
+
+func parse(value string, resolveARNs bool) (r Ref, ok bool, err error) {
+	switch {
+	case strings.HasPrefix(value, FormSSM):
+		r, err = parseSSM(value, strings.TrimPrefix(value, FormSSM), FormSSM)
+		return r, true, err
+	case strings.HasPrefix(value, FormSM):
+		r, err = parseSM(value, strings.TrimPrefix(value, FormSM))
+		return r, true, err
+	case resolveARNs && strings.HasPrefix(value, "arn:"):
+		a, isARN := splitARN(value)
+		if !isARN {
+			return Ref{}, false, nil
+		}
+		switch {
+		case a.service == "ssm" && strings.HasPrefix(a.resource, "parameter/"):
+			r, err = parseSSM(value, value, FormARN)
+			return r, true, err
+		case a.service == "secretsmanager" && strings.HasPrefix(a.resource, "secret:"):
+			r, err = parseSecretARN(value, value, FormARN)
+			return r, true, err
+		}
+	}
+	return Ref{}, false, nil
+}
+
+// String returns the canonical form of r; Parse(r.String(), resolveARNs) gives r back for
+// the resolveARNs that produced r. A reference never holds a secret value, so it is safe
+// to print.
+func (r Ref) String() string {
+	switch r.Kind {
+	case SSM:
+		s := r.ID + r.selector()
+		if r.Form == FormARN {
+			return s
+		}
+		return FormSSM + s
+	case Secret:
+		ecs := r.VersionStage != "" || r.VersionID != ""
+		switch {
+		case r.Form == FormARN && (ecs || r.JSONKey != ""):
+			return r.ID + ":" + r.JSONKey + ":" + r.VersionStage + ":" + r.VersionID
+		case r.Form == FormARN:
+			return r.ID
+		case ecs:
+			return FormSM + r.ID + ":" + r.JSONKey + ":" + r.VersionStage + ":" + r.VersionID
+		case r.JSONKey != "":
+			return FormSM + r.ID + "#" + r.JSONKey
+		default:
+			return FormSM + r.ID
+		}
+	}
+	return ""
+}
+
+// SSMName is what to pass in GetParameters' Names: the parameter name or ARN plus its
+// ":VERSION" or ":LABEL" selector. It is "" for a secret.
+func (r Ref) SSMName() string {
+	if r.Kind != SSM {
+		return ""
+	}
+	return r.ID + r.selector()
+}
+
+func (r Ref) selector() string {
+	switch {
+	case r.Version != 0:
+		return ":" + strconv.FormatInt(r.Version, 10)
+	case r.Label != "":
+		return ":" + r.Label
+	}
+	return ""
+}
+
+func malformed(value, format string, args ...any) error {
+	return fmt.Errorf("invalid reference %q: "+format, append([]any{value}, args...)...)
+}
+
+// parseSSM parses s, a parameter name or ARN with an optional selector; value is the whole
+// reference, for messages.
+func parseSSM(value, s, form string) (Ref, error) {
+	r := Ref{Kind: SSM, Form: form}
+	if s == "" {
+		return r, malformed(value, "missing parameter name")
+	}
+	id, sel := s, ""
+	if strings.HasPrefix(s, "arn:") {
+		a, isARN := splitARN(s)
+		if !isARN || a.service != "ssm" || !strings.HasPrefix(a.resource, "parameter/") {
+			return r, malformed(value, "not an ssm parameter arn (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)")
+		}
+		if err := a.check(value); err != nil {
+			return r, err
+		}
+		rest := strings.TrimPrefix(a.resource, "parameter/")
+		name, selector, hasSel := strings.Cut(rest, ":")
+		if name == "" {
+			return r, malformed(value, "missing parameter name after \"parameter/\"")
+		}
+		if strings.HasPrefix(name, "/") {
+			return r, malformed(value, "the arn of parameter /a/b is ...:parameter/a/b, with one \"/\"")
+		}
+		// The ARN of "/a/b" is ...:parameter/a/b; a name without "/" is not hierarchical.
+		if strings.Contains(name, "/") {
+			r.Name = "/" + name
+		} else {
+			r.Name = name
+		}
+		id = strings.TrimSuffix(s, rest) + name
+		if hasSel {
+			sel = selector
+			if selector == "" || strings.Contains(selector, ":") {
+				return r, malformed(value, "want one :VERSION or :LABEL after the parameter name")
+			}
+		}
+		r.Region = a.region
+	} else {
+		name, selector, hasSel := strings.Cut(s, ":")
+		if hasSel && (selector == "" || strings.Contains(selector, ":")) {
+			return r, malformed(value, "want one :VERSION or :LABEL after the parameter name")
+		}
+		id, sel, r.Name = name, selector, name
+	}
+	if err := checkParamName(value, r.Name); err != nil {
+		return r, err
+	}
+	r.ID = id
+	if sel != "" {
+		if err := r.setSelector(value, sel); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// setSelector applies a GetParameters selector: digits are a version, anything else a label.
+func (r *Ref) setSelector(value, sel string) error {
+	if isDigits(sel) {
+		v, err := strconv.ParseInt(sel, 10, 64)
+		if err != nil || v < 1 {
+			return malformed(value, "parameter version must be a number from 1")
+		}
+		r.Version = v
+		return nil
+	}
+	// SSM label rules: 1-100 letters, digits, ".", "-", "_"; not starting with a digit
+	// or, in any case, "aws" or "ssm".
+	switch {
+	case len(sel) > 100:
+		return malformed(value, "parameter label longer than 100 characters")
+	case sel[0] >= '0' && sel[0] <= '9':
+		return malformed(value, "a parameter label cannot start with a digit, and a version is only digits")
+	case hasFoldPrefix(sel, "aws") || hasFoldPrefix(sel, "ssm"):
+		return malformed(value, "a parameter label cannot start with \"aws\" or \"ssm\"")
+	}
+	for i := 0; i < len(sel); i++ {
+		if c := sel[i]; !isAlnum(c) && c != '.' && c != '-' && c != '_' {
+			return malformed(value, "a parameter label has only letters, digits, \".\", \"-\" and \"_\"")
+		}
+	}
+	r.Label = sel
+	return nil
+}
+
+// checkParamName applies the Parameter Store naming rules: letters, digits and "_.-", with
+// "/" separating the levels of a hierarchical name, which then starts with "/".
+func checkParamName(value, name string) error {
+	if name == "" {
+		return malformed(value, "missing parameter name")
+	}
+	if len(name) > 1011 {
+		return malformed(value, "parameter name longer than 1011 characters")
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !isAlnum(c) && c != '_' && c != '.' && c != '-' && c != '/' {
+			if c == '#' {
+				return malformed(value, "a parameter name cannot contain \"#\" (a json key is for sm:// references)")
+			}
+			return malformed(value, "a parameter name has only letters, digits, \"_\", \".\", \"-\" and \"/\"")
+		}
+	}
+	if strings.Contains(name, "/") {
+		if name[0] != '/' {
+			return malformed(value, "a hierarchical parameter name starts with \"/\" (ssm:///a/b for /a/b)")
+		}
+		if strings.Contains(name, "//") || strings.HasSuffix(name, "/") {
+			return malformed(value, "empty level in parameter name")
+		}
+	}
+	return nil
+}
+
+// parseSM parses what follows "sm://": a secret name or ARN, then "#KEY" or, for an ARN,
+// the ECS trailing fields.
+func parseSM(value, s string) (Ref, error) {
+	id, key, hasKey := strings.Cut(s, "#")
+	if hasKey && key == "" {
+		return Ref{Kind: Secret, Form: FormSM}, malformed(value, "empty json key after \"#\"")
+	}
+	var r Ref
+	if strings.HasPrefix(id, "arn:") {
+		a, isARN := splitARN(id)
+		if !isARN || a.service != "secretsmanager" || !strings.HasPrefix(a.resource, "secret:") {
+			return Ref{Kind: Secret, Form: FormSM}, malformed(value, "not a secrets manager secret arn (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)")
+		}
+		var err error
+		if r, err = parseSecretARN(value, id, FormSM); err != nil {
+			return r, err
+		}
+		if hasKey && (r.JSONKey != "" || r.VersionStage != "" || r.VersionID != "") {
+			return r, malformed(value, "use either \"#KEY\" or the ecs fields \":KEY:STAGE:ID\", not both")
+		}
+	} else {
+		r = Ref{Kind: Secret, Form: FormSM, ID: id, Name: id}
+		if strings.Contains(id, ":") {
+			return r, malformed(value, "a secret name cannot contain \":\" (a json key is sm://ID#KEY)")
+		}
+		if err := checkSecretName(value, id); err != nil {
+			return r, err
+		}
+	}
+	if hasKey {
+		r.JSONKey = key
+	}
+	return r, nil
+}
+
+// parseSecretARN parses s, a Secrets Manager secret ARN with optional ECS trailing fields.
+func parseSecretARN(value, s, form string) (Ref, error) {
+	r := Ref{Kind: Secret, Form: form}
+	a, _ := splitARN(s)
+	if err := a.check(value); err != nil {
+		return r, err
+	}
+	fields := strings.Split(strings.TrimPrefix(a.resource, "secret:"), ":")
+	switch len(fields) {
+	case 1:
+	case 4:
+		r.JSONKey, r.VersionStage, r.VersionID = fields[1], fields[2], fields[3]
+	default:
+		return r, malformed(value, "a secret arn ends in :NAME or in :NAME:JSON_KEY:VERSION_STAGE:VERSION_ID (leave unused fields empty, as in :NAME:KEY::)")
+	}
+	name := fields[0]
+	if err := checkSecretName(value, name); err != nil {
+		return r, err
+	}
+	r.Name = name
+	r.ID = strings.TrimSuffix(s, a.resource) + "secret:" + name
+	r.Region = a.region
+	if r.VersionStage != "" && r.VersionID != "" {
+		return r, malformed(value, "give a version stage or a version id, not both")
+	}
+	if err := checkToken(value, "version stage", r.VersionStage, 1, 256); err != nil {
+		return r, err
+	}
+	if err := checkToken(value, "version id", r.VersionID, 32, 64); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// checkSecretName applies the Secrets Manager naming rules: ASCII letters, digits and
+// "/_+=.@-". A full ARN's name part also ends in "-" and 6 random letters and digits.
+func checkSecretName(value, name string) error {
+	if name == "" {
+		return malformed(value, "missing secret name")
+	}
+	if len(name) > 512+7 {
+		return malformed(value, "secret name too long")
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case isAlnum(c), strings.IndexByte("/_+=.@-", c) >= 0:
+		default:
+			return malformed(value, "a secret name has only letters, digits and \"/_+=.@-\"")
+		}
+	}
+	return nil
+}
+
+// checkToken checks an optional ECS field: empty, or min to max printable characters
+// without spaces.
+func checkToken(value, what, s string, min, max int) error {
+	if s == "" {
+		return nil
+	}
+	if len(s) < min || len(s) > max {
+		return malformed(value, "%s must have %d to %d characters", what, min, max)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return malformed(value, "%s has a space or a non-printable character", what)
+		}
+	}
+	return nil
+}
+
+type arnParts struct {
+	partition, service, region, account, resource string
+}
+
+// splitARN splits arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE. It reports false when s
+// is not an ARN at all; the fields are checked by check.
+func splitARN(s string) (arnParts, bool) {
+	f := strings.SplitN(s, ":", 6)
+	if len(f) != 6 || f[0] != "arn" {
+		return arnParts{}, false
+	}
+	return arnParts{f[1], f[2], f[3], f[4], f[5]}, true
+}
+
+// check validates the partition, region and account of an SSM or Secrets Manager ARN.
+func (a arnParts) check(value string) error {
+	if a.partition != "aws" && !(strings.HasPrefix(a.partition, "aws-") && isLowerDash(a.partition) &&
+		!strings.HasSuffix(a.partition, "-")) {
+		return malformed(value, "arn partition must be aws or aws-* (aws-cn, aws-us-gov)")
+	}
+	if a.region == "" || !isLowerDash(a.region) {
+		return malformed(value, "arn region must be like us-east-1")
+	}
+	if len(a.account) != 12 || !isDigits(a.account) {
+		return malformed(value, "arn account id must be 12 digits")
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isLowerDash reports whether s is lowercase letters, digits and "-", as partitions and
+// regions are.
+func isLowerDash(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func hasFoldPrefix(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}

@@ -349,9 +349,7 @@ func (s *Server) batchGetSecretValue(ctx context.Context, req *request) (*respon
 		SecretValues []value  `json:"SecretValues"`
 	}{Errors: []apiErr{}, SecretValues: []value{}}
 	for _, id := range in.SecretIdList {
-		kumoSecretsMu.Lock() // see kumoSecretsMu
 		v, err := s.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
-		kumoSecretsMu.Unlock()
 		var ae smithy.APIError
 		if errors.As(err, &ae) {
 			out.Errors = append(out.Errors, apiErr{ErrorCode: ae.ErrorCode(), Message: ae.ErrorMessage(), SecretId: id})

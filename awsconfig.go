@@ -5,14 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
@@ -24,25 +33,47 @@ type clients struct {
 	region  string
 }
 
-// imdsTimeout bounds each instance-metadata probe, so that a laptop or a container that
-// cannot reach IMDS fails fast instead of waiting for the SDK's longer defaults.
-const imdsTimeout = time.Second
+// imdsTimeout bounds the instance-metadata region probe, and imdsCredsTimeout the first
+// fetch of instance-role credentials, so that a laptop or a container that cannot reach IMDS
+// fails in about a second instead of waiting for the SDK's longer defaults. On EC2, IMDS
+// answers in about a millisecond.
+const (
+	imdsTimeout      = time.Second
+	imdsCredsTimeout = time.Second
+)
 
 // newClients loads the SDK's configuration (the standard chain: environment, shared files,
 // container and instance roles), settles the region and checks that credentials exist, so
-// that these problems are reported once, with a hint, before any source is fetched.
+// that these problems are reported once, with a hint, before any source is fetched. It asks
+// instance metadata only for what is still unknown: given a region and credentials, IMDS is
+// never contacted.
 func newClients(ctx context.Context, c *config, environ []string, lg *logger) (*clients, error) {
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRetryer(func() aws.Retryer {
+			// Throttled calls back off with full jitter, b*min(1s*2^i, MaxBackoff), b uniform
+			// in [0,1) (the SDK's standard backoff): a fleet starting at once spreads out
+			// instead of retrying in lockstep. 5s caps one wait so that ten attempts fit in
+			// the default --timeout. The adaptive retryer (client-side rate limiting) was
+			// measured against it with TestFleet (100 processes, 40 req/s): it halves the
+			// throttled calls (~400 vs ~680) but its slowest start was 12.5-17.3s against
+			// 11.9-12.6s here; a one-shot process learns too little to pace itself, and the
+			// tail is what meets the deadline.
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = c.retries
 				o.MaxBackoff = 5 * time.Second
+				o.Retryables = append(o.Retryables, fetch.RetryGarbled)
 				// The client-side retry quota exists to shed load from long-lived
 				// processes; one start-up burst must not give up on throttling that the
 				// deadline (--timeout) already bounds.
 				o.RateLimiter = ratelimit.None
 			})
 		}),
+		awsconfig.WithAPIOptions([]func(*middleware.Stack) error{fetch.WithAttempts(fetch.AttemptTimeout(c.timeout))}),
+		// The SDK's own log lines (retries, IMDS fallbacks) are for --verbose only: stderr
+		// keeps one shape. The SDK logs no request or response bodies unless asked to.
+		awsconfig.WithLogger(logging.LoggerFunc(func(_ logging.Classification, format string, v ...any) {
+			lg.verbosef("aws sdk: "+format, v...)
+		})),
 	}
 	if c.region != "" {
 		opts = append(opts, awsconfig.WithRegion(c.region))
@@ -51,6 +82,8 @@ func newClients(ctx context.Context, c *config, environ []string, lg *logger) (*
 	if err != nil {
 		return nil, &hintError{err: fmt.Errorf("aws configuration: %w", err), hint: "check AWS_PROFILE, AWS_CONFIG_FILE and the profile's settings"}
 	}
+	watch := &imdsWatch{}
+	imdsOpts := watch.options
 	if cfg.Region == "" {
 		cfg.Region = fetch.ARNRegion(c.sources)
 		if cfg.Region != "" {
@@ -61,7 +94,7 @@ func newClients(ctx context.Context, c *config, environ []string, lg *logger) (*
 	}
 	if cfg.Region == "" && imdsEnabled(environ) {
 		rctx, cancel := context.WithTimeout(ctx, imdsTimeout)
-		out, err := imds.NewFromConfig(cfg).GetRegion(rctx, &imds.GetRegionInput{})
+		out, err := imds.NewFromConfig(cfg, imdsOpts).GetRegion(rctx, &imds.GetRegionInput{})
 		cancel()
 		if err == nil && out.Region != "" {
 			cfg.Region = out.Region
@@ -69,28 +102,48 @@ func newClients(ctx context.Context, c *config, environ []string, lg *logger) (*
 		}
 	}
 	if cfg.Region == "" {
-		return nil, &hintError{
-			err:  errors.New("no AWS region configured"),
-			hint: "pass --region us-east-1 (or set AWS_REGION); on EC2 in a container, instance metadata needs hop limit 2: aws ec2 modify-instance-metadata-options --instance-id ID --http-put-response-hop-limit 2",
+		hint := "pass --region us-east-1 (or set AWS_REGION)"
+		if watch.tokenTimedOut() {
+			hint += "; " + hopLimitHint
 		}
+		return nil, &hintError{err: errors.New("no AWS region configured"), hint: hint}
 	}
 	if cfg.Credentials == nil {
-		return nil, errNoCredentials(nil)
+		return nil, errNoCredentials(nil, false)
 	}
-	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+	credCtx := ctx
+	if cc, ok := cfg.Credentials.(*aws.CredentialsCache); ok && cc.IsCredentialsProvider(&ec2rolecreds.Provider{}) {
+		// The chain found nothing but the instance role: ask IMDS with short timeouts and
+		// few retries, and notice a token request that gets no answer (hop limit 1).
+		cfg.Credentials = aws.NewCredentialsCache(ec2rolecreds.New(func(o *ec2rolecreds.Options) {
+			o.Client = imds.NewFromConfig(cfg, imdsOpts)
+		}))
+		var cancel context.CancelFunc
+		credCtx, cancel = context.WithTimeout(ctx, imdsCredsTimeout)
+		defer cancel()
+	}
+	if _, err := cfg.Credentials.Retrieve(credCtx); err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("getting AWS credentials: %w", ctx.Err())
 		}
-		return nil, errNoCredentials(err)
+		var se *smithyhttp.RequestSendError
+		switch {
+		case credCtx.Err() != nil:
+			err = fmt.Errorf("instance metadata gave no role credentials within %s", imdsCredsTimeout)
+		case credCtx != ctx && errors.As(err, &se) && se.Err != nil:
+			err = fmt.Errorf("instance metadata unreachable: %w", se.Err)
+		}
+		return nil, errNoCredentials(err, watch.tokenTimedOut())
 	}
 	return &clients{ssm: ssm.NewFromConfig(cfg), secrets: &lazySecrets{cfg: cfg}, region: cfg.Region}, nil
 }
 
-func errNoCredentials(cause error) error {
+const hopLimitHint = "instance metadata did not answer the token request; from a container on EC2 it needs hop limit 2: aws ec2 modify-instance-metadata-options --instance-id ID --http-put-response-hop-limit 2"
+
+func errNoCredentials(cause error, tokenTimedOut bool) error {
 	hint := "give the task or instance a role, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
-	var ne net.Error
-	if errors.As(cause, &ne) && ne.Timeout() || errors.Is(cause, context.DeadlineExceeded) {
-		hint = "instance metadata did not answer in time; from a container on EC2 it needs hop limit 2: aws ec2 modify-instance-metadata-options --instance-id ID --http-put-response-hop-limit 2"
+	if tokenTimedOut {
+		hint = hopLimitHint
 	}
 	err := errors.New("no AWS credentials found")
 	if cause != nil {
@@ -102,4 +155,54 @@ func errNoCredentials(cause error) error {
 func imdsEnabled(environ []string) bool {
 	v, _ := env.Lookup(environ, "AWS_EC2_METADATA_DISABLED")
 	return v != "true" && v != "TRUE" && v != "True"
+}
+
+// imdsWatch configures the IMDS clients secretexec makes and watches their HTTP requests
+// for the one symptom worth a specific hint: a connection to IMDS that was accepted but whose
+// token request (PUT /latest/api/token) got no answer. That is what a container on EC2 sees
+// when the instance's PUT response hop limit is 1: the answer is dropped one hop short.
+type imdsWatch struct {
+	mu       sync.Mutex
+	timedOut bool
+}
+
+func (w *imdsWatch) tokenTimedOut() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.timedOut
+}
+
+// options are the IMDS client options: the SDK's IMDS timeouts (250ms to connect, 500ms to
+// the answer's headers) and two attempts, instead of the fetch retryer's ten.
+func (w *imdsWatch) options(o *imds.Options) {
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = 2
+		so.MaxBackoff = 100 * time.Millisecond
+		so.RateLimiter = ratelimit.None
+	})
+	o.DisableDefaultMaxBackoff = true // else the IMDS client swaps in a backoff of up to 1s
+	o.HTTPClient = &watchedClient{w: w, c: awshttp.NewBuildableClient().
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = 250 * time.Millisecond }).
+		WithTransportOptions(func(tr *http.Transport) { tr.ResponseHeaderTimeout = 500 * time.Millisecond })}
+}
+
+type watchedClient struct {
+	w *imdsWatch
+	c aws.HTTPClient
+}
+
+func (wc *watchedClient) Do(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodPut || req.URL.Path != "/latest/api/token" {
+		return wc.c.Do(req)
+	}
+	var connected atomic.Bool
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected.Store(true) }}
+	resp, err := wc.c.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	var ne net.Error
+	if err != nil && connected.Load() && (errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)) {
+		wc.w.mu.Lock()
+		wc.w.timedOut = true
+		wc.w.mu.Unlock()
+	}
+	return resp, err
 }

@@ -155,7 +155,8 @@ func TestScripts(t *testing.T) {
 // harness is one script's AWS: the kumo emulator behind the fault-injecting proxy of
 // internal/awstest, and the values seeded so far, which are the script's canaries.
 type harness struct {
-	srv *awstest.Server
+	srv  *awstest.Server
+	imds *fakeIMDS
 
 	mu      sync.Mutex
 	current []string
@@ -186,6 +187,9 @@ func (e *harness) setup(env *testscript.Env) error {
 	log := filepath.Join(work, ".own-output")
 	env.Defer(func() {
 		srv.Close()
+		if e.imds != nil {
+			e.imds.Close()
+		}
 		e.mu.Lock()
 		canaries := e.current
 		e.mu.Unlock()
@@ -344,6 +348,49 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 			d, err := time.ParseDuration(args[0])
 			ts.Check(err)
 			e.srv.SetLatency(d)
+		},
+		// imds MODE [REGION]: a fake instance-metadata endpoint (see fakeIMDS) in
+		// $AWS_EC2_METADATA_SERVICE_ENDPOINT, with AWS_EC2_METADATA_DISABLED cleared.
+		"imds": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) < 1 {
+				ts.Fatalf("usage: imds closed|blackhole|hoplimit|ec2 REGION")
+			}
+			if e.imds != nil {
+				e.imds.Close()
+			}
+			f, err := startIMDS(args[0], args[1:])
+			ts.Check(err)
+			e.imds = f
+			ts.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", f.URL)
+			ts.Setenv("AWS_EC2_METADATA_DISABLED", "")
+		},
+		// imds-conns N: the fake IMDS accepted exactly N connections ("! imds-conns 0": some).
+		"imds-conns": func(ts *testscript.TestScript, neg bool, args []string) {
+			want, err := strconv.Atoi(args[0])
+			ts.Check(err)
+			if got := int(e.imds.conns.Load()); (got == want) == neg {
+				ts.Fatalf("%d connections to IMDS, want %s%d", got, map[bool]string{true: "not ", false: ""}[neg], want)
+			}
+		},
+		// fails-within D COMMAND [ARG...]: COMMAND fails, and within D. This is a
+		// correctness bound ("fails rather than hangs"), set well above the expected time so
+		// that a slow machine does not flake; the time taken is logged.
+		"fails-within": func(ts *testscript.TestScript, neg bool, args []string) {
+			if neg || len(args) < 2 {
+				ts.Fatalf("usage: fails-within D COMMAND [ARG...]")
+			}
+			d, err := time.ParseDuration(args[0])
+			ts.Check(err)
+			start := time.Now()
+			err = ts.Exec(args[1], args[2:]...)
+			took := time.Since(start)
+			ts.Logf("%s failed in %s", args[1], took.Round(time.Millisecond))
+			if err == nil {
+				ts.Fatalf("%s succeeded, want a failure", args[1])
+			}
+			if took > d {
+				ts.Fatalf("%s took %s to fail, want under %s", args[1], took.Round(time.Millisecond), d)
+			}
 		},
 		// read-dotenv FILE DIR: parse FILE with compose-go's dotenv parser (what docker
 		// compose --env-file uses), no variable lookup, and write each value to DIR/NAME

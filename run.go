@@ -254,10 +254,12 @@ func writeOutput(ctx context.Context, c *config, merged []string, names []string
 // timeoutErr turns a deadline into an error that says which limit ran out.
 func timeoutErr(ctx context.Context, c *config, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return &hintError{
-			err:  fmt.Errorf("timed out after %s: %w", c.timeout, err),
-			hint: "AWS did not answer in time: check the network path to AWS (VPC endpoints, NAT, proxy) or raise --timeout",
+		hint := "AWS did not answer in time: check the network path to AWS (VPC endpoints, NAT, proxy) or raise --timeout"
+		var h hinter
+		if errors.As(err, &h) && h.Hint() != "" {
+			hint = h.Hint() // e.g. throttling: the last answer says more than the deadline
 		}
+		return &hintError{err: fmt.Errorf("timed out after %s: %w", c.timeout, err), hint: hint}
 	}
 	return err
 }

@@ -61,6 +61,19 @@ func (e *SourceError) Hint() string {
 		return fmt.Sprintf("to put a plain (non-JSON) secret in one variable, bind it: --secret-id NAME=%s", e.Source.SecretID)
 	}
 	code := errorCode(e.Err)
+	if code == "AccessDeniedException" {
+		var apiErr smithy.APIError
+		errors.As(e.Err, &apiErr)
+		if key, ok := kmsDenial(apiErr.ErrorMessage()); ok {
+			if key != "" {
+				return fmt.Sprintf("the role needs kms:Decrypt on %s, the key that encrypts these values", key)
+			}
+			if e.Source.Kind == Secret {
+				return fmt.Sprintf("the role needs kms:Decrypt on the secret's KMS key (KmsKeyId in: aws secretsmanager describe-secret --secret-id %s)", e.Source.SecretID)
+			}
+			return "the role needs kms:Decrypt on the KMS key of the SecureString parameters"
+		}
+	}
 	switch {
 	case code == "AccessDeniedException" && e.Source.Kind == SSMPath:
 		// GetParametersByPath is authorized against the path itself, not the parameters.
@@ -110,6 +123,27 @@ func commonHint(code string) string {
 	return ""
 }
 
+// kmsDenial reports whether an AccessDeniedException is KMS refusing to decrypt, and names
+// the key when AWS's message does. AWS gives no typed signal for this: SSM passes KMS's
+// AccessDeniedException on with KMS's message ("... not authorized to perform: kms:Decrypt on
+// resource: arn:aws:kms:...") and Secrets Manager says "Access to KMS is not allowed" under
+// the same code as a missing secretsmanager:GetSecretValue. Only the message tells the two
+// apart, and the right fix differs, so this one place reads it. (Secrets Manager's
+// DecryptionFailure, the typed case, is handled by its code.)
+func kmsDenial(msg string) (key string, ok bool) {
+	if !strings.Contains(msg, "kms:Decrypt") && !strings.Contains(msg, "Access to KMS") {
+		return "", false
+	}
+	if i := strings.Index(msg, "arn:aws:kms:"); i >= 0 {
+		end := strings.IndexAny(msg[i:], " ,;)")
+		if end < 0 {
+			end = len(msg) - i
+		}
+		key = msg[i : i+end]
+	}
+	return key, true
+}
+
 func regionOr(r string) string {
 	if r == "" {
 		return "*"
@@ -139,17 +173,27 @@ func (e *CollisionError) Error() string {
 func newSourceError(ctx context.Context, src Source, op string, err error) *SourceError {
 	se := &SourceError{Source: src, Op: op, Err: err}
 	var me *retry.MaxAttemptsError
-	if errors.As(err, &me) {
+	var ae *AttemptsError
+	switch {
+	case errors.As(err, &me):
 		se.Attempts = me.Attempt
+	case errors.As(err, &ae):
+		se.Attempts = ae.Attempts
 	}
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		se.Cancelled = true
+		// Cut short while backing off or waiting: what the last attempt got is the story.
+		if ae != nil && ae.Last != nil {
+			err = ae.Last
+		}
 	}
 	// Keep the AWS error code and message, drop the SDK's operation/request-id wrapping: the
 	// source and operation are already named.
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		se.Err = apiError{apiErr}
+	} else {
+		se.Err = shortError(err)
 	}
 	return se
 }

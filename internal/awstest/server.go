@@ -120,8 +120,8 @@ func start(opts []Option) (*Server, error) {
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
 	}
-	s.fwd = &http.Client{Transport: s.tr}
-	cfg := isolatedConfig(s.EmulatorURL, s.tr)
+	s.fwd = &http.Client{Transport: serialSecrets{s.tr}}
+	cfg := isolatedConfig(s.EmulatorURL, serialSecrets{s.tr})
 	s.ssm = ssm.NewFromConfig(cfg)
 	s.sm = secretsmanager.NewFromConfig(cfg)
 
@@ -403,6 +403,7 @@ func (s *Server) forward(ctx context.Context, req *request) (*response, error) {
 
 // post sends a JSON 1.1 request to kumo with the given headers (X-Amz-Target among them).
 func (s *Server) post(ctx context.Context, h http.Header, body []byte) (*response, error) {
+
 	out, err := http.NewRequestWithContext(ctx, http.MethodPost, s.EmulatorURL+"/", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -456,4 +457,34 @@ func splitTarget(target string) (service, action string) {
 		return "secretsmanager", action
 	}
 	return strings.ToLower(prefix), action
+}
+
+// kumoSecretsMu serializes Secrets Manager requests to kumo: its GetSecretValue (v0.33.1)
+// writes LastAccessedDate while holding only a read lock, a data race with any other
+// request reading that secret, which the race detector reports when a test reads one secret
+// from several processes at once. Every client of kumo here (the proxy and the seeding
+// clients) goes through serialSecrets. The added latency and faults stay concurrent; only
+// kumo's own sub-millisecond work is serialized.
+var kumoSecretsMu sync.Mutex
+
+type serialSecrets struct{ rt http.RoundTripper }
+
+func (t serialSecrets) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.") {
+		return t.rt.RoundTrip(r)
+	}
+	kumoSecretsMu.Lock()
+	defer kumoSecretsMu.Unlock()
+	res, err := t.rt.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	// Read the whole answer under the lock: kumo is done with the secret once it has sent it.
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(b))
+	return res, nil
 }

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/secretexec/secretexec/internal/awstest"
+)
+
+// This file is the only place Go tests start processes (TestProcessesOnlyHere checks): every
+// process goes through procEnv, which checks at the end of the test that no seeded value
+// appears in secretexec's own output, as the testscript harness does for scripts.
+
+var fleet = flag.Bool("fleet", false, "run TestFleet: 100 concurrent starts against a 40 requests/s account (about 15s)")
+
+// procEnv is one test's AWS (awstest behind its fault proxy) and the isolated environment
+// secretexec processes get: no shared AWS files, no instance metadata, test credentials.
+type procEnv struct {
+	t   *testing.T
+	srv *awstest.Server
+	dir string
+	bin string // the secretexec to run; by default the test binary's copy in $PATH
+
+	mu       sync.Mutex
+	canaries []string
+	outputs  []*bytes.Buffer
+}
+
+func newProcEnv(t *testing.T) *procEnv {
+	t.Helper()
+	p := &procEnv{t: t, srv: awstest.New(t), dir: t.TempDir(), bin: "secretexec"}
+	t.Cleanup(p.checkCanaries)
+	return p
+}
+
+func (p *procEnv) putParam(name, value string) {
+	p.t.Helper()
+	p.addCanary(value)
+	if err := p.srv.PutParameter(context.Background(), name, value, true); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *procEnv) createSecret(id string, kv map[string]string) {
+	p.t.Helper()
+	for _, v := range kv {
+		p.addCanary(v)
+	}
+	b, _ := json.Marshal(kv)
+	p.addCanary(string(b))
+	if _, err := p.srv.CreateSecret(context.Background(), id, string(b)); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *procEnv) addCanary(v string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.canaries = append(p.canaries, v)
+}
+
+// own is the file where the test build of secretexec copies its own output.
+func (p *procEnv) own() string { return filepath.Join(p.dir, ".own-output") }
+
+// command is secretexec with args, its stdout and stderr captured into buffers that the
+// canary check reads.
+func (p *procEnv) command(args ...string) (cmd *exec.Cmd, stdout, stderr *bytes.Buffer) {
+	cmd = exec.Command(p.bin, args...)
+	cmd.Dir = p.dir
+	cmd.Env = append(os.Environ(),
+		"AWS_ENDPOINT_URL="+p.srv.URL,
+		"AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_CONFIG_FILE="+filepath.Join(p.dir, ".aws-none", "config"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(p.dir, ".aws-none", "credentials"),
+		"AWS_EC2_METADATA_DISABLED=true",
+		ownLogVar+"="+p.own(),
+	)
+	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	p.mu.Lock()
+	p.outputs = append(p.outputs, stderr) // stdout is the command's after exec
+	p.mu.Unlock()
+	return cmd, stdout, stderr
+}
+
+func (p *procEnv) checkCanaries() {
+	own, _ := os.ReadFile(p.own())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.canaries {
+		if len(c) < 6 {
+			continue
+		}
+		if bytes.Contains(own, []byte(c)) {
+			p.t.Errorf("a seeded secret value (%d bytes) appears in secretexec's own output", len(c))
+		}
+		for _, o := range p.outputs {
+			if bytes.Contains(o.Bytes(), []byte(c)) {
+				p.t.Errorf("a seeded secret value (%d bytes) appears in a process's stderr", len(c))
+			}
+		}
+	}
+}
+
+// waitCalls waits until the proxy has seen n calls of action.
+func (p *procEnv) waitCalls(action string, n int) {
+	p.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for p.srv.Calls(action) < n {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("no %s call within 10s", action)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSignalWhileFetching: a signal while a fetch hangs cancels it; secretexec exits 128+N
+// at once, never starts the command, leaves no file behind, says so on stderr.
+func TestSignalWhileFetching(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		name string
+	}{{syscall.SIGTERM, "SIGTERM"}, {syscall.SIGINT, "SIGINT"}, {syscall.SIGHUP, "SIGHUP"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newProcEnv(t)
+			p.putParam("/app/prod/DB_PASS", "canary-signal-pass-1")
+			p.srv.AddFault(awstest.Fault{Action: "GetParametersByPath", Kind: awstest.Hang})
+			out := filepath.Join(p.dir, "out")
+			if err := os.Mkdir(out, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			ran := filepath.Join(p.dir, "ran")
+			cmd, stdout, stderr := p.command("--ssm-path", "/app/prod", "--output", filepath.Join(out, ".env.runtime"),
+				"--", "envdump", "-dir", ran, "DB_PASS")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			p.waitCalls("GetParametersByPath", 1)
+			sent := time.Now()
+			if err := cmd.Process.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(5 * time.Second): // a hang check, not a speed target
+				cmd.Process.Kill()
+				t.Fatalf("still running 5s after %s", tc.name)
+			}
+			t.Logf("exited %s after the signal", time.Since(sent).Round(time.Millisecond))
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 128+int(tc.sig) {
+				t.Fatalf("exit: %v, want status %d; stderr:\n%s", err, 128+int(tc.sig), stderr)
+			}
+			want := fmt.Sprintf("secretexec: error: interrupted by %s while fetching; the command was not started\n", tc.name)
+			if !strings.Contains(stderr.String(), want) {
+				t.Errorf("stderr:\n%s\nwant the line %q", stderr, want)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout: %q, want nothing", stdout)
+			}
+			if _, err := os.Stat(ran); !os.IsNotExist(err) {
+				t.Errorf("the command ran (%s exists)", ran)
+			}
+			if left, _ := os.ReadDir(out); len(left) != 0 {
+				t.Errorf("files left in the output folder: %v", left)
+			}
+		})
+	}
+}
+
+// TestProcessesOnlyHere keeps every Go test that starts a process in this file, behind
+// procEnv and its canary check.
+func TestProcessesOnlyHere(t *testing.T) {
+	files, err := filepath.Glob("*_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The script helper "status" (main_test.go) runs secretexec inside a script, whose
+	// harness already checks secretexec's own output: that one use is known.
+	allowed := map[string]int{"main_test.go": 1}
+	for _, f := range files {
+		if f == "proc_test.go" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, bad := range []string{"exec.Command", "os.StartProcess", "syscall.Exec", "unix.Exec"} {
+			n += bytes.Count(b, []byte(bad))
+		}
+		if n > allowed[f] {
+			t.Errorf("%s starts processes itself: start them through procEnv in proc_test.go, which checks their output for canaries", f)
+		}
+	}
+}
+
+// TestFleet is a fleet restart: 100 secretexec processes start at once against an account
+// limited to 40 requests/s (burst 40), each reading a 25-parameter path (3 pages) and a JSON
+// secret: 400 calls at least, so 10s of the account's capacity. Every one must exec with
+// every value, inside the default 30s --timeout. Opt-in:
+//
+//	go test -run TestFleet -fleet -v .
+func TestFleet(t *testing.T) {
+	if !*fleet {
+		t.Skip("opt-in: go test -run TestFleet -fleet -v .")
+	}
+	const (
+		procs  = 100
+		params = 25
+	)
+	p := newProcEnv(t)
+	p.bin = filepath.Join(t.TempDir(), "secretexec")
+	build := exec.Command("go", "build", "-o", p.bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	names := []string{}
+	want := map[string]string{}
+	for i := 1; i <= params; i++ {
+		n := fmt.Sprintf("P%02d", i)
+		v := fmt.Sprintf("fleet-value-%02d-%d", i, i*7919)
+		p.putParam("/fleet/prod/"+n, v)
+		names, want[n] = append(names, n), v
+	}
+	secret := map[string]string{}
+	for i := 1; i <= 5; i++ {
+		n := fmt.Sprintf("S%d", i)
+		secret[n] = fmt.Sprintf("fleet-secret-%d-%d", i, i*104729)
+		names, want[n] = append(names, n), secret[n]
+	}
+	p.createSecret("fleet/prod/app", secret)
+	sort.Strings(names)
+	var expect strings.Builder
+	for _, n := range names {
+		sum := sha256.Sum256([]byte(want[n]))
+		fmt.Fprintf(&expect, "%s len=%d sha=%x\n", n, len(want[n]), sum[:4])
+	}
+	p.srv.SetRateLimit(40, 40)
+	p.srv.ResetCalls()
+
+	type result struct {
+		took   time.Duration
+		err    error
+		stdout string
+		stderr string
+	}
+	results := make([]result, procs)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range procs {
+		cmd, stdout, stderr := p.command(append([]string{"--ssm-path", "/fleet/prod", "--secret-id", "fleet/prod/app", "--", "envdump"}, names...)...)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			t0 := time.Now()
+			err := cmd.Run()
+			results[i] = result{took: time.Since(t0), err: err, stdout: stdout.String(), stderr: stderr.String()}
+		}()
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	wall := time.Since(t0)
+
+	var took []time.Duration
+	for i, r := range results {
+		took = append(took, r.took)
+		switch {
+		case r.err != nil:
+			t.Errorf("process %d: %v after %s\n%s", i, r.err, r.took, r.stderr)
+		case r.stdout != expect.String():
+			t.Errorf("process %d: the command did not get every value:\n%s", i, r.stdout)
+		case r.took > 30*time.Second:
+			t.Errorf("process %d took %s, over the 30s deadline", i, r.took)
+		}
+	}
+	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+	pct := func(q float64) time.Duration { return took[int(q*float64(len(took)-1))].Round(time.Millisecond) }
+	total := p.srv.TotalCalls()
+	t.Logf("%d processes, 40 req/s burst 40: start-to-exec p50 %s, p90 %s, p99 %s, max %s; wall %s",
+		procs, pct(0.5), pct(0.9), pct(0.99), took[len(took)-1].Round(time.Millisecond), wall.Round(time.Millisecond))
+	t.Logf("calls %d (GetParametersByPath %d, GetSecretValue %d), of which throttled %d (calls beyond the %d needed)",
+		total, p.srv.Calls("GetParametersByPath"), p.srv.Calls("GetSecretValue"), total-procs*4, procs*4)
+}

@@ -18,6 +18,7 @@ func installFallbackRoots() {
 	if systemRootsExist() {
 		return
 	}
+	usingFallbackRoots = true
 	p := x509.NewCertPool()
 	for c := range bundle.Roots() {
 		cert, err := x509.ParseCertificate(c.Certificate)
@@ -32,6 +33,10 @@ func installFallbackRoots() {
 	}
 	x509.SetFallbackRoots(p)
 }
+
+// usingFallbackRoots is set when installFallbackRoots found no system CA store; --verbose
+// says so, since it explains a TLS failure behind a TLS-intercepting proxy.
+var usingFallbackRoots bool
 
 // systemRootsExist reports whether crypto/x509 will find a CA store on this system.
 func systemRootsExist() bool {

@@ -38,6 +38,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return exitFailure
 	}
 	lg.quiet, lg.verbose = c.quiet, c.verbose
+	if usingFallbackRoots {
+		lg.verbosef("no system CA store: TLS uses the bundled Mozilla roots")
+	}
 	switch {
 	case c.help:
 		io.WriteString(stdout, usage)

@@ -412,7 +412,11 @@ func (h *harness) testTLS(t *testing.T) {
 		t.Errorf("the binary does not link the fallback CA roots:\n%s", info)
 	}
 
-	r := h.run(t, env, "/probe", "-env", probeEnv)
+	const fallbackLine = "secretexec: no system CA store: TLS uses the bundled Mozilla roots"
+	r := h.run(t, append(env, "-e", "SECRETEXEC_VERBOSE=1"), "/probe", "-env", probeEnv)
+	if !strings.Contains(r.stderr, fallbackLine) {
+		t.Errorf("in a FROM scratch image secretexec did not install the bundled roots; stderr:\n%s", r.stderr)
+	}
 	if r.code != 125 {
 		t.Fatalf("exit %d with an untrusted certificate, want 125\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -427,9 +431,12 @@ func (h *harness) testTLS(t *testing.T) {
 	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r = h.run(t, append(env, "-v", bundle+":/etc/ssl/certs/ca-certificates.crt:ro"), "/probe", "-env", probeEnv)
+	r = h.run(t, append(env, "-e", "SECRETEXEC_VERBOSE=1", "-v", bundle+":/etc/ssl/certs/ca-certificates.crt:ro"), "/probe", "-env", probeEnv)
 	if r.code != 0 {
 		t.Fatalf("exit %d with the CA in the system bundle, want 0\nstderr:\n%s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, fallbackLine) {
+		t.Errorf("the bundled roots were installed although the image has a CA store")
 	}
 	checkSecrets(t, report(r.stdout))
 }

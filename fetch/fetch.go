@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -128,18 +129,24 @@ func (f *Fetcher) fetchPath(ctx context.Context, src Source) (Result, error) {
 	}
 	var params []param
 	start := time.Now()
+	retried := false
 	for {
 		res.Calls++
 		out, err := f.SSM.GetParametersByPath(ctx, in)
 		if err != nil {
 			return res, newSourceError(ctx, src, "GetParametersByPath", err)
 		}
+		// A page that needed retries (throttling, above all) means the account is at its
+		// request rate: listing would only add requests to a fleet start, so page on.
+		if ar, ok := retry.GetAttemptResults(out.ResultMetadata); ok && len(ar.Results) > 1 {
+			retried = true
+		}
 		params = appendParams(params, out.Parameters)
 		if aws.ToString(out.NextToken) == "" {
 			break
 		}
 		in.NextToken = out.NextToken
-		if d, ok := f.SSM.(describer); ok && worthListing(res.Calls, time.Since(start)) {
+		if d, ok := f.SSM.(describer); ok && !retried && worthListing(res.Calls, time.Since(start)) {
 			// More than one page: read the rest in parallel (list.go).
 			all, calls, err := f.pathRest(ctx, src, d, in, params)
 			res.Calls += calls

@@ -31,15 +31,22 @@ const (
 // host, a local emulator) paging by path is bound by CPU, and the listing's extra calls
 // cost more than its parallelism saves, all the more on a small machine. Any real AWS
 // endpoint is far above slowPage for the first page (TCP and TLS set-up, then the call).
+//
+// And only a large path pays at all: for a path of two or three pages, listing saves at
+// most a round trip but adds a DescribeParameters call and GetParameters calls, and when a
+// whole fleet starts at once against the account's request rate, extra calls are what
+// makes everyone slower (TestFleet). So listing starts after minPages pages, when the path
+// is known to hold more than 30 parameters.
 const (
 	slowPage    = 4 * time.Millisecond  // pages this slow on average: list at once
 	pagingSpent = 50 * time.Millisecond // paging has taken this long and is not done: list
+	minPages    = 3
 )
 
 // worthListing says whether to list a path that, after pages pages and elapsed time, has
 // more pages.
 func worthListing(pages int, elapsed time.Duration) bool {
-	return elapsed >= pagingSpent || elapsed >= slowPage*time.Duration(pages)
+	return pages >= minPages && (elapsed >= pagingSpent || elapsed >= slowPage*time.Duration(pages))
 }
 
 // pathRest reads the rest of a path whose GetParametersByPath pages so far (first) said

@@ -49,8 +49,8 @@ func worthListing(pages int, elapsed time.Duration) bool {
 	return pages >= minPages && (elapsed >= pagingSpent || elapsed >= slowPage*time.Duration(pages))
 }
 
-// pathRest reads the rest of a path whose GetParametersByPath pages so far (first) said
-// there is more; in holds the NextToken. GetParametersByPath pages can only be read one after
+// pathRest reads the rest of a path whose GetParametersByPath pages so far (first, at least
+// minPages of them) said there is more; in holds the NextToken. GetParametersByPath pages can only be read one after
 // another, one round trip each: 100 for 1000 parameters. So two readers start together:
 //
 //   - the pager goes on with GetParametersByPath from the token;

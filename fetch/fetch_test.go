@@ -690,7 +690,7 @@ func TestFetchErrorMapping(t *testing.T) {
 			name: "a network error after retries ran out",
 			src:  secret("app"),
 			err:  &retry.MaxAttemptsError{Attempt: 5, Err: errors.New("read: connection reset by peer")},
-			want: `secret "app": exceeded maximum number of attempts, 5, read: connection reset by peer (after 5 attempts)`,
+			want: `secret "app": read: connection reset by peer (after 5 attempts)`,
 		},
 		{
 			name: "one attempt is not counted",

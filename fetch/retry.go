@@ -155,6 +155,11 @@ func shortError(err error) error {
 	case errors.Is(err, context.Canceled):
 		return &sdkError{msg: "cancelled", err: err}
 	}
+	// "exceeded maximum number of attempts, N, ...": the count is said once, by SourceError.
+	var me *retry.MaxAttemptsError
+	if errors.As(err, &me) && me.Err != nil {
+		return &sdkError{msg: shortError(me.Err).Error(), err: err}
+	}
 	return err
 }
 

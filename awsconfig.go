@@ -23,7 +23,6 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
 )
 
@@ -47,7 +46,7 @@ const (
 // that these problems are reported once, with a hint, before any source is fetched. It asks
 // instance metadata only for what is still unknown: given a region and credentials, IMDS is
 // never contacted.
-func newClients(ctx context.Context, c *config, environ []string, lg *logger) (*clients, error) {
+func newClients(ctx context.Context, c *config, lg *logger) (*clients, error) {
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRetryer(func() aws.Retryer {
 			// Throttled calls back off with full jitter, b*min(1s*2^i, MaxBackoff), b uniform
@@ -92,7 +91,9 @@ func newClients(ctx context.Context, c *config, environ []string, lg *logger) (*
 			lg.verbosef("region %s, from a reference's ARN", cfg.Region)
 		}
 	}
-	if cfg.Region == "" && imdsEnabled(environ) {
+	if cfg.Region == "" {
+		// The IMDS client honours AWS_EC2_METADATA_DISABLED (from cfg's sources) itself,
+		// failing at once without a request.
 		rctx, cancel := context.WithTimeout(ctx, imdsTimeout)
 		out, err := imds.NewFromConfig(cfg, imdsOpts).GetRegion(rctx, &imds.GetRegionInput{})
 		cancel()
@@ -150,11 +151,6 @@ func errNoCredentials(cause error, tokenTimedOut bool) error {
 		err = fmt.Errorf("no AWS credentials found: %w", cause)
 	}
 	return &hintError{err: err, hint: hint}
-}
-
-func imdsEnabled(environ []string) bool {
-	v, _ := env.Lookup(environ, "AWS_EC2_METADATA_DISABLED")
-	return v != "true" && v != "TRUE" && v != "True"
 }
 
 // imdsWatch configures the IMDS clients secretexec makes and watches their HTTP requests

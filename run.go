@@ -94,7 +94,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		}
 	} else {
 		var code int
-		merged, fetched, code = fetchAndMerge(ctx, c, base, environ, lg, stdout)
+		merged, fetched, code = fetchAndMerge(ctx, c, base, lg, stdout)
 		if code != exitOK {
 			if sc, ok := interrupted(); ok {
 				return sc
@@ -167,7 +167,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 // fetchAndMerge fetches every source within --timeout and merges the result into base.
 // The names it returns are the fetched variables (sources' and resolved references'), which
 // --output writes.
-func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *logger, stdout io.Writer) ([]string, []string, int) {
+func fetchAndMerge(ctx context.Context, c *config, base []string, lg *logger, stdout io.Writer) ([]string, []string, int) {
 	if len(c.sources) == 0 && len(c.refs) == 0 {
 		lg.warnf("no --ssm-path, --secret-id or reference given: nothing to fetch")
 		if c.dryRun {
@@ -178,7 +178,7 @@ func fetchAndMerge(ctx context.Context, c *config, base, environ []string, lg *l
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	start := time.Now()
-	clients, err := newClients(ctx, c, environ, lg)
+	clients, err := newClients(ctx, c, lg)
 	if err != nil {
 		lg.fail(timeoutErr(ctx, c, err))
 		return nil, nil, exitFailure

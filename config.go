@@ -152,6 +152,17 @@ func parseConfig(args, environ []string) (*config, error) {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 
+	// One pass over the environment for the SECRETEXEC_* variables; the first of a name
+	// given twice counts, as it is the one getenv sees.
+	twins := map[string]string{}
+	for _, kv := range environ {
+		if name, v, _ := strings.Cut(kv, "="); strings.HasPrefix(name, envPrefix) {
+			if _, dup := twins[name]; !dup {
+				twins[name] = v
+			}
+		}
+	}
+
 	// The twins: SECRETEXEC_SSM_PATH for --ssm-path. Sources from twins come before the
 	// command line's, so a flag's source wins over an image's default.
 	twinSources := []fetch.Source{}
@@ -165,7 +176,7 @@ func parseConfig(args, environ []string) (*config, error) {
 		}
 		name := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		known[name] = true
-		v, ok := env.Lookup(environ, name)
+		v, ok := twins[name]
 		if !ok || given[f.Name] || twinErr != nil {
 			return
 		}
@@ -201,13 +212,17 @@ func parseConfig(args, environ []string) (*config, error) {
 	sort.SliceStable(twinSources, func(i, j int) bool { return twinSources[i].Kind < twinSources[j].Kind })
 	c.sources = append(twinSources, flagSources...)
 
-	for _, kv := range environ {
-		name, v, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, envPrefix) && !known[name] && v != "" {
-			return nil, usagef(suggest(name, known), "unknown variable %s", name)
+	var unknown []string
+	for name, v := range twins {
+		if !known[name] && v != "" {
+			unknown = append(unknown, name)
 		}
 	}
-	if v, ok := env.Lookup(environ, envPrefix+"DISABLE"); ok && v != "" {
+	if len(unknown) > 0 {
+		sort.Strings(unknown) // report the same one every time
+		return nil, usagef(suggest(unknown[0], known), "unknown variable %s", unknown[0])
+	}
+	if v := twins[envPrefix+"DISABLE"]; v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return nil, usagef("use 1 or 0", "SECRETEXEC_DISABLE=%q is not a boolean", v)

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
 	"github.com/secretexec/secretexec/internal/atomicfile"
@@ -230,10 +232,7 @@ func fetchAndMerge(ctx context.Context, c *config, base []string, lg *logger, st
 
 // writeOutput writes the fetched variables, with the values the command gets, to --output.
 func writeOutput(ctx context.Context, c *config, merged []string, names []string) (int, error) {
-	f, err := env.ParseFormat(c.format)
-	if err != nil {
-		return 0, err
-	}
+	f := env.Format(c.format) // checked by parseConfig
 	var vars []env.Var
 	seen := map[string]bool{}
 	for _, name := range names {
@@ -244,7 +243,7 @@ func writeOutput(ctx context.Context, c *config, merged []string, names []string
 		v, _ := env.Lookup(merged, name)
 		vars = append(vars, env.Var{Name: name, Value: v})
 	}
-	err = atomicfile.WriteFunc(ctx, c.output, func(w io.Writer) error { return env.Write(w, f, vars) })
+	err := atomicfile.WriteFunc(ctx, c.output, func(w io.Writer) error { return env.Write(w, f, vars) })
 	if errors.Is(err, atomicfile.ErrSymlink) {
 		return 0, &hintError{err: fmt.Errorf("--output: %w", err), hint: "secretexec never writes through a symlink: give the real path, or remove the link"}
 	}
@@ -315,15 +314,11 @@ func printPlan(w io.Writer, c *config, lines []string) {
 
 func sigName(s os.Signal) string {
 	if ss, ok := s.(syscall.Signal); ok {
-		if n := signalNames[ss]; n != "" {
+		if n := unix.SignalName(ss); n != "" {
 			return n
 		}
 	}
 	return s.String()
-}
-
-var signalNames = map[syscall.Signal]string{
-	syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP", syscall.SIGQUIT: "SIGQUIT",
 }
 
 func plural(n int, what string) string {

@@ -283,16 +283,17 @@ func (f *Fetcher) FetchAll(ctx context.Context, sources []Source, refs []VarRef)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			acquired := false
 			select {
 			case sem <- struct{}{}:
+				acquired = true
 			case <-ctx.Done():
 			}
 			// A task whose turn came after cancellation still runs: it fails at once on
 			// the cancelled context and so records why it did not fetch.
 			failed := task(ctx)
-			select {
-			case <-sem:
-			default:
+			if acquired {
+				<-sem // only its own slot: freeing another's would exceed maxInFlight
 			}
 			if failed {
 				stopOnce.Do(func() { time.AfterFunc(errorGrace, cancel) })

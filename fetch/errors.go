@@ -46,7 +46,7 @@ func (e *SourceError) Unwrap() error { return e.Err }
 func (e *SourceError) Hint() string {
 	switch {
 	case errors.Is(e.Err, ErrEmptyPath):
-		return fmt.Sprintf("check the path (names are case-sensitive and start with /); parameters nested deeper need --recursive; --allow-empty accepts an empty path")
+		return "check the path (names are case-sensitive and start with /); parameters nested deeper need --recursive; --allow-empty accepts an empty path"
 	case errors.Is(e.Err, ErrEmptySecret):
 		return "--allow-empty accepts a secret with no keys"
 	case errors.Is(e.Err, ErrBinarySecret):
@@ -60,20 +60,14 @@ func (e *SourceError) Hint() string {
 	if errors.As(e.Err, &je) {
 		return fmt.Sprintf("to put a plain (non-JSON) secret in one variable, bind it: --secret-id NAME=%s", e.Source.SecretID)
 	}
-	code := errorCode(e.Err)
-	if code == "AccessDeniedException" {
-		var apiErr smithy.APIError
-		errors.As(e.Err, &apiErr)
-		if key, ok := kmsDenial(apiErr.ErrorMessage()); ok {
-			if key != "" {
-				return fmt.Sprintf("the role needs kms:Decrypt on %s, the key that encrypts these values", key)
-			}
-			if e.Source.Kind == Secret {
-				return fmt.Sprintf("the role needs kms:Decrypt on the secret's KMS key (KmsKeyId in: aws secretsmanager describe-secret --secret-id %s)", e.Source.SecretID)
-			}
-			return "the role needs kms:Decrypt on the KMS key of the SecureString parameters"
-		}
+	secretID := ""
+	if e.Source.Kind == Secret {
+		secretID = e.Source.SecretID
 	}
+	if h, ok := kmsHint(e.Err, secretID); ok {
+		return h
+	}
+	code := errorCode(e.Err)
 	switch {
 	case code == "AccessDeniedException" && e.Source.Kind == SSMPath:
 		// GetParametersByPath is authorized against the path itself, not the parameters.
@@ -121,6 +115,26 @@ func commonHint(code string) string {
 		return "AWS throttled the requests; raise --timeout or --retries, or stagger the starts"
 	}
 	return ""
+}
+
+// kmsHint is the hint for an AccessDeniedException that is KMS refusing to decrypt: the
+// fix is kms:Decrypt, not the SSM or Secrets Manager action, for sources and references
+// alike. secretID is the secret's id, or "" for SSM parameters.
+func kmsHint(err error, secretID string) (string, bool) {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "AccessDeniedException" {
+		return "", false
+	}
+	key, ok := kmsDenial(apiErr.ErrorMessage())
+	switch {
+	case !ok:
+		return "", false
+	case key != "":
+		return fmt.Sprintf("the role needs kms:Decrypt on %s, the key that encrypts these values", key), true
+	case secretID != "":
+		return fmt.Sprintf("the role needs kms:Decrypt on the secret's KMS key (KmsKeyId in: aws secretsmanager describe-secret --secret-id %s)", secretID), true
+	}
+	return "the role needs kms:Decrypt on the KMS key of the SecureString parameters", true
 }
 
 // kmsDenial reports whether an AccessDeniedException is KMS refusing to decrypt, and names

@@ -88,6 +88,13 @@ func (e *RefError) Hint() string {
 	if errors.As(e.Err, &je) {
 		return fmt.Sprintf("only a JSON object has keys; %s%s without a key takes the whole secret", ref.FormSM, r.ID)
 	}
+	secretID := ""
+	if r.Kind == ref.Secret {
+		secretID = r.ID
+	}
+	if h, ok := kmsHint(e.Err, secretID); ok {
+		return h
+	}
 	code := errorCode(e.Err)
 	if r.Kind == ref.SSM {
 		if code == "AccessDeniedException" {

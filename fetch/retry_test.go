@@ -3,6 +3,10 @@ package fetch
 import (
 	"strings"
 	"testing"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/secretexec/secretexec/ref"
 )
 
 func TestKMSDenial(t *testing.T) {
@@ -34,4 +38,26 @@ func FuzzKMSDenial(f *testing.F) {
 			t.Fatalf("kmsDenial(%q) = %q, %v", msg, key, ok)
 		}
 	})
+}
+
+// TestKMSHintForReferences: a KMS refusal behind a reference gets the kms:Decrypt hint, as
+// behind a source, not the hint for the SSM or Secrets Manager action.
+func TestKMSHintForReferences(t *testing.T) {
+	denied := &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "Access to KMS is not allowed"}
+	for _, tc := range []struct {
+		name string
+		e    interface{ Hint() string }
+		want string
+	}{
+		{"sm reference", &RefError{VarRef: VarRef{Var: "DB", Ref: ref.Ref{Kind: ref.Secret, ID: "app/prod"}}, Err: denied},
+			"the role needs kms:Decrypt on the secret's KMS key (KmsKeyId in: aws secretsmanager describe-secret --secret-id app/prod)"},
+		{"ssm reference", &RefError{VarRef: VarRef{Var: "DB", Ref: ref.Ref{Kind: ref.SSM, ID: "/app/DB", Name: "/app/DB"}}, Err: denied},
+			"the role needs kms:Decrypt on the KMS key of the SecureString parameters"},
+		{"secret source", &SourceError{Source: Source{Kind: Secret, SecretID: "app/prod"}, Err: denied},
+			"the role needs kms:Decrypt on the secret's KMS key (KmsKeyId in: aws secretsmanager describe-secret --secret-id app/prod)"},
+	} {
+		if got := tc.e.Hint(); got != tc.want {
+			t.Errorf("%s: hint %q, want %q", tc.name, got, tc.want)
+		}
+	}
 }

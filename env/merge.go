@@ -1,6 +1,9 @@
 package env
 
-import "sort"
+import (
+	"sort"
+	"strings"
+)
 
 // Layer is what one source produced, in command-line order.
 type Layer struct {
@@ -43,7 +46,7 @@ func Merge(inherited []string, layers []Layer, override bool) ([]string, []Decis
 	// Sized up front: this runs at every start, and growing maps is most of its garbage.
 	inh := make(map[string]string, len(inherited))
 	for _, kv := range inherited {
-		k, v := split(kv)
+		k, v, _ := strings.Cut(kv, "=")
 		if _, dup := inh[k]; !dup {
 			inh[k] = v // the first of duplicates is what getenv sees
 		}
@@ -92,7 +95,7 @@ func Merge(inherited []string, layers []Layer, override bool) ([]string, []Decis
 	out := make([]string, 0, len(inherited)+len(final))
 	done := make(map[string]bool, len(inherited))
 	for _, kv := range inherited {
-		k, _ := split(kv)
+		k, _, _ := strings.Cut(kv, "=")
 		if done[k] {
 			continue
 		}
@@ -122,7 +125,7 @@ func Merge(inherited []string, layers []Layer, override bool) ([]string, []Decis
 func Without(environ []string, drop func(name string) bool) []string {
 	out := make([]string, 0, len(environ))
 	for _, kv := range environ {
-		if k, _ := split(kv); !drop(k) {
+		if k, _, _ := strings.Cut(kv, "="); !drop(k) {
 			out = append(out, kv)
 		}
 	}
@@ -132,18 +135,9 @@ func Without(environ []string, drop func(name string) bool) []string {
 // Lookup returns the first value of name in environ, as getenv does.
 func Lookup(environ []string, name string) (string, bool) {
 	for _, kv := range environ {
-		if k, v := split(kv); k == name {
+		if k, v, _ := strings.Cut(kv, "="); k == name {
 			return v, true
 		}
 	}
 	return "", false
-}
-
-func split(kv string) (string, string) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:]
-		}
-	}
-	return kv, ""
 }

@@ -52,7 +52,7 @@ func CheckExecSize(argv, environ []string, limit uint64) error {
 	var all []sized
 	for _, kv := range environ {
 		n := uint64(len(kv)) + 1
-		k, _ := split(kv)
+		k, _, _ := strings.Cut(kv, "=")
 		if n > MaxArgStrlen {
 			return &SizeError{Name: k, Size: n, Limit: MaxArgStrlen}
 		}

@@ -171,20 +171,11 @@ func (e *harness) setup(env *testscript.Env) error {
 	}
 	e.srv = srv
 	work := env.WorkDir
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL":            srv.URL,
-		"AWS_REGION":                  "us-east-1",
-		"AWS_ACCESS_KEY_ID":           "test",
-		"AWS_SECRET_ACCESS_KEY":       "test",
-		"AWS_CONFIG_FILE":             filepath.Join(work, ".aws-none", "config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(work, ".aws-none", "credentials"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"HOME":                        filepath.Join(work, "home"),
-		ownLogVar:                     filepath.Join(work, ".own-output"),
-	} {
+	log := filepath.Join(work, ".own-output")
+	for _, kv := range append(srv.Env(work), "HOME="+filepath.Join(work, "home"), ownLogVar+"="+log) {
+		k, v, _ := strings.Cut(kv, "=")
 		env.Setenv(k, v)
 	}
-	log := filepath.Join(work, ".own-output")
 	env.Defer(func() {
 		srv.Close()
 		if e.imds != nil {

@@ -81,16 +81,7 @@ func (p *procEnv) own() string { return filepath.Join(p.dir, ".own-output") }
 func (p *procEnv) command(args ...string) (cmd *exec.Cmd, stdout, stderr *bytes.Buffer) {
 	cmd = exec.Command(p.bin, args...)
 	cmd.Dir = p.dir
-	cmd.Env = append(os.Environ(),
-		"AWS_ENDPOINT_URL="+p.srv.URL,
-		"AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=test",
-		"AWS_SECRET_ACCESS_KEY=test",
-		"AWS_CONFIG_FILE="+filepath.Join(p.dir, ".aws-none", "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(p.dir, ".aws-none", "credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-		ownLogVar+"="+p.own(),
-	)
+	cmd.Env = append(append(os.Environ(), p.srv.Env(p.dir)...), ownLogVar+"="+p.own())
 	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	p.mu.Lock()

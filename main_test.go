@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -15,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -155,11 +153,9 @@ func TestScripts(t *testing.T) {
 // harness is one script's AWS: the kumo emulator behind the fault-injecting proxy of
 // internal/awstest, and the values seeded so far, which are the script's canaries.
 type harness struct {
-	srv  *awstest.Server
-	imds *fakeIMDS
-
-	mu      sync.Mutex
-	current []string
+	srv      *awstest.Server
+	imds     *fakeIMDS
+	canaries canaries
 }
 
 // setup gives each script an empty emulator and a whole, isolated environment: no shared
@@ -181,14 +177,9 @@ func (e *harness) setup(env *testscript.Env) error {
 		if e.imds != nil {
 			e.imds.Close()
 		}
-		e.mu.Lock()
-		canaries := e.current
-		e.mu.Unlock()
 		out, _ := os.ReadFile(log)
-		for _, c := range canaries {
-			if bytes.Contains(out, []byte(c)) {
-				env.T().Fatal(fmt.Sprintf("a seeded secret value (%d bytes) appears in secretexec's own output", len(c)))
-			}
+		for _, n := range e.canaries.leaked(out) {
+			env.T().Fatal(fmt.Sprintf("a seeded secret value (%d bytes) appears in secretexec's own output", n))
 		}
 	})
 	return nil
@@ -199,18 +190,6 @@ func writeValues(ts *testscript.TestScript, dir string, m map[string]string) {
 	ts.Check(os.MkdirAll(dir, 0o700))
 	for k, v := range m {
 		ts.Check(os.WriteFile(filepath.Join(dir, k), []byte(v+"\n"), 0o600))
-	}
-}
-
-// addCanary records a seeded value: secretexec's own output must never contain it. Values
-// too short to be told apart from ordinary words are not tracked; nor are their lines.
-func (e *harness) addCanary(v string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, s := range append([]string{v}, strings.Split(v, "\n")...) {
-		if s = strings.TrimSpace(s); len(s) >= 6 {
-			e.current = append(e.current, s)
-		}
 	}
 }
 
@@ -236,7 +215,7 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 				ts.Fatalf("usage: ssm-put [-string] NAME VALUE|@FILE")
 			}
 			v := value(ts, args[1])
-			e.addCanary(v)
+			e.canaries.add(v)
 			ts.Check(e.srv.PutParameter(ctx, args[0], v, secure))
 		},
 		// ssm-put-many PREFIX N: parameters PREFIX/P0001..PN with values "value-of-P0001-<n>".
@@ -246,7 +225,7 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 			for i := 1; i <= n; i++ {
 				name := fmt.Sprintf("%s/P%04d", args[0], i)
 				v := fmt.Sprintf("value-of-P%04d-%d", i, i*7919)
-				e.addCanary(v)
+				e.canaries.add(v)
 				ts.Check(e.srv.PutParameter(ctx, name, v, true))
 			}
 		},
@@ -258,7 +237,7 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 				ts.Check(err)
 				v := strings.Repeat(fmt.Sprintf("canary-%d-", i), n/9+1)[:n]
 				m[fmt.Sprintf("%s%d", args[1], i+1)] = v
-				e.addCanary(v)
+				e.canaries.add(v)
 			}
 			b, err := json.Marshal(m)
 			ts.Check(err)
@@ -280,12 +259,7 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 			if binary {
 				arn, err = e.srv.CreateSecretBinary(ctx, args[0], []byte(v))
 			} else {
-				e.addCanary(v)
-				if vals, jerr := parseJSONForCanaries(v); jerr == nil {
-					for _, jv := range vals {
-						e.addCanary(jv)
-					}
-				}
+				e.canaries.add(v)
 				arn, err = e.srv.CreateSecret(ctx, args[0], v)
 			}
 			ts.Check(err)
@@ -298,12 +272,7 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 				ts.Fatalf("usage: sm-put ID VALUE|@FILE")
 			}
 			v := value(ts, args[1])
-			e.addCanary(v)
-			if vals, jerr := parseJSONForCanaries(v); jerr == nil {
-				for _, jv := range vals {
-					e.addCanary(jv)
-				}
-			}
+			e.canaries.add(v)
 			id, err := e.srv.PutSecretValue(ctx, args[0], v)
 			ts.Check(err)
 			ts.Setenv("VERSION_"+strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace(args[0]), id)

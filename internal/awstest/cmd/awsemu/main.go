@@ -109,22 +109,19 @@ func seed(ctx context.Context, srv *awstest.Server, file string, params, secure,
 			return fmt.Errorf("seed file %q: %w", file, err)
 		}
 	}
-	for _, kv := range params {
-		name, value, ok := strings.Cut(kv, "=")
-		if !ok {
-			return fmt.Errorf("-ssm %q: want NAME=VALUE", kv)
-		}
-		if err := srv.PutParameter(ctx, name, value, false); err != nil {
-			return err
-		}
-	}
-	for _, kv := range secure {
-		name, value, ok := strings.Cut(kv, "=")
-		if !ok {
-			return fmt.Errorf("-ssm-secure %q: want NAME=VALUE", kv)
-		}
-		if err := srv.PutParameter(ctx, name, value, true); err != nil {
-			return err
+	for _, ps := range []struct {
+		flag   string
+		kvs    list
+		secure bool
+	}{{"-ssm", params, false}, {"-ssm-secure", secure, true}} {
+		for _, kv := range ps.kvs {
+			name, value, ok := strings.Cut(kv, "=")
+			if !ok {
+				return fmt.Errorf("%s %q: want NAME=VALUE", ps.flag, kv)
+			}
+			if err := srv.PutParameter(ctx, name, value, ps.secure); err != nil {
+				return err
+			}
 		}
 	}
 	for _, kv := range secrets {

@@ -254,12 +254,12 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 				ts.Fatalf("usage: sm-create [-binary] ID VALUE|@FILE")
 			}
 			v := value(ts, args[1])
+			e.canaries.add(v) // a binary secret's bytes must not show either
 			var arn string
 			var err error
 			if binary {
 				arn, err = e.srv.CreateSecretBinary(ctx, args[0], []byte(v))
 			} else {
-				e.canaries.add(v)
 				arn, err = e.srv.CreateSecret(ctx, args[0], v)
 			}
 			ts.Check(err)

@@ -202,6 +202,9 @@ func value(ts *testscript.TestScript, arg string) string {
 	return arg
 }
 
+// idSuffix turns a secret id into the suffix of the variables sm-create and sm-put set.
+var idSuffix = strings.NewReplacer("/", "_", "-", "_", ".", "_")
+
 func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	ctx := context.Background()
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -263,7 +266,7 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 				arn, err = e.srv.CreateSecret(ctx, args[0], v)
 			}
 			ts.Check(err)
-			ts.Setenv("ARN_"+strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace(args[0]), arn)
+			ts.Setenv("ARN_"+idSuffix.Replace(args[0]), arn)
 		},
 		// sm-put ID VALUE|@FILE: a new current version; the old one becomes AWSPREVIOUS.
 		// $VERSION_<ID as above> is the new version id.
@@ -275,7 +278,7 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 			e.canaries.add(v)
 			id, err := e.srv.PutSecretValue(ctx, args[0], v)
 			ts.Check(err)
-			ts.Setenv("VERSION_"+strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace(args[0]), id)
+			ts.Setenv("VERSION_"+idSuffix.Replace(args[0]), id)
 		},
 		// ssm-label NAME VERSION LABEL...: labels a parameter version (in front of the emulator).
 		"ssm-label": func(ts *testscript.TestScript, neg bool, args []string) {

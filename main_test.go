@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -15,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -155,11 +153,9 @@ func TestScripts(t *testing.T) {
 // harness is one script's AWS: the kumo emulator behind the fault-injecting proxy of
 // internal/awstest, and the values seeded so far, which are the script's canaries.
 type harness struct {
-	srv  *awstest.Server
-	imds *fakeIMDS
-
-	mu      sync.Mutex
-	current []string
+	srv      *awstest.Server
+	imds     *fakeIMDS
+	canaries canaries
 }
 
 // setup gives each script an empty emulator and a whole, isolated environment: no shared
@@ -171,33 +167,19 @@ func (e *harness) setup(env *testscript.Env) error {
 	}
 	e.srv = srv
 	work := env.WorkDir
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL":            srv.URL,
-		"AWS_REGION":                  "us-east-1",
-		"AWS_ACCESS_KEY_ID":           "test",
-		"AWS_SECRET_ACCESS_KEY":       "test",
-		"AWS_CONFIG_FILE":             filepath.Join(work, ".aws-none", "config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(work, ".aws-none", "credentials"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"HOME":                        filepath.Join(work, "home"),
-		ownLogVar:                     filepath.Join(work, ".own-output"),
-	} {
+	log := filepath.Join(work, ".own-output")
+	for _, kv := range append(srv.Env(work), "HOME="+filepath.Join(work, "home"), ownLogVar+"="+log) {
+		k, v, _ := strings.Cut(kv, "=")
 		env.Setenv(k, v)
 	}
-	log := filepath.Join(work, ".own-output")
 	env.Defer(func() {
 		srv.Close()
 		if e.imds != nil {
 			e.imds.Close()
 		}
-		e.mu.Lock()
-		canaries := e.current
-		e.mu.Unlock()
 		out, _ := os.ReadFile(log)
-		for _, c := range canaries {
-			if bytes.Contains(out, []byte(c)) {
-				env.T().Fatal(fmt.Sprintf("a seeded secret value (%d bytes) appears in secretexec's own output", len(c)))
-			}
+		for _, n := range e.canaries.leaked(out) {
+			env.T().Fatal(fmt.Sprintf("a seeded secret value (%d bytes) appears in secretexec's own output", n))
 		}
 	})
 	return nil
@@ -211,18 +193,6 @@ func writeValues(ts *testscript.TestScript, dir string, m map[string]string) {
 	}
 }
 
-// addCanary records a seeded value: secretexec's own output must never contain it. Values
-// too short to be told apart from ordinary words are not tracked; nor are their lines.
-func (e *harness) addCanary(v string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, s := range append([]string{v}, strings.Split(v, "\n")...) {
-		if s = strings.TrimSpace(s); len(s) >= 6 {
-			e.current = append(e.current, s)
-		}
-	}
-}
-
 // value reads a script argument: "@FILE" is the content of a file in $WORK less the one
 // newline that ends every txtar file (so a value ending in a newline is written with two).
 func value(ts *testscript.TestScript, arg string) string {
@@ -231,6 +201,9 @@ func value(ts *testscript.TestScript, arg string) string {
 	}
 	return arg
 }
+
+// idSuffix turns a secret id into the suffix of the variables sm-create and sm-put set.
+var idSuffix = strings.NewReplacer("/", "_", "-", "_", ".", "_")
 
 func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	ctx := context.Background()
@@ -245,7 +218,7 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 				ts.Fatalf("usage: ssm-put [-string] NAME VALUE|@FILE")
 			}
 			v := value(ts, args[1])
-			e.addCanary(v)
+			e.canaries.add(v)
 			ts.Check(e.srv.PutParameter(ctx, args[0], v, secure))
 		},
 		// ssm-put-many PREFIX N: parameters PREFIX/P0001..PN with values "value-of-P0001-<n>".
@@ -255,7 +228,7 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 			for i := 1; i <= n; i++ {
 				name := fmt.Sprintf("%s/P%04d", args[0], i)
 				v := fmt.Sprintf("value-of-P%04d-%d", i, i*7919)
-				e.addCanary(v)
+				e.canaries.add(v)
 				ts.Check(e.srv.PutParameter(ctx, name, v, true))
 			}
 		},
@@ -267,7 +240,7 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 				ts.Check(err)
 				v := strings.Repeat(fmt.Sprintf("canary-%d-", i), n/9+1)[:n]
 				m[fmt.Sprintf("%s%d", args[1], i+1)] = v
-				e.addCanary(v)
+				e.canaries.add(v)
 			}
 			b, err := json.Marshal(m)
 			ts.Check(err)
@@ -284,21 +257,16 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 				ts.Fatalf("usage: sm-create [-binary] ID VALUE|@FILE")
 			}
 			v := value(ts, args[1])
+			e.canaries.add(v) // a binary secret's bytes must not show either
 			var arn string
 			var err error
 			if binary {
 				arn, err = e.srv.CreateSecretBinary(ctx, args[0], []byte(v))
 			} else {
-				e.addCanary(v)
-				if vals, jerr := parseJSONForCanaries(v); jerr == nil {
-					for _, jv := range vals {
-						e.addCanary(jv)
-					}
-				}
 				arn, err = e.srv.CreateSecret(ctx, args[0], v)
 			}
 			ts.Check(err)
-			ts.Setenv("ARN_"+strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace(args[0]), arn)
+			ts.Setenv("ARN_"+idSuffix.Replace(args[0]), arn)
 		},
 		// sm-put ID VALUE|@FILE: a new current version; the old one becomes AWSPREVIOUS.
 		// $VERSION_<ID as above> is the new version id.
@@ -307,15 +275,10 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 				ts.Fatalf("usage: sm-put ID VALUE|@FILE")
 			}
 			v := value(ts, args[1])
-			e.addCanary(v)
-			if vals, jerr := parseJSONForCanaries(v); jerr == nil {
-				for _, jv := range vals {
-					e.addCanary(jv)
-				}
-			}
+			e.canaries.add(v)
 			id, err := e.srv.PutSecretValue(ctx, args[0], v)
 			ts.Check(err)
-			ts.Setenv("VERSION_"+strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace(args[0]), id)
+			ts.Setenv("VERSION_"+idSuffix.Replace(args[0]), id)
 		},
 		// ssm-label NAME VERSION LABEL...: labels a parameter version (in front of the emulator).
 		"ssm-label": func(ts *testscript.TestScript, neg bool, args []string) {

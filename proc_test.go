@@ -35,9 +35,10 @@ type procEnv struct {
 	dir string
 	bin string // the secretexec to run; by default the test binary's copy in $PATH
 
-	mu       sync.Mutex
-	canaries []string
-	outputs  []*bytes.Buffer
+	canaries canaries
+
+	mu      sync.Mutex
+	outputs []*bytes.Buffer // every process's stderr
 }
 
 func newProcEnv(t *testing.T) *procEnv {
@@ -49,7 +50,7 @@ func newProcEnv(t *testing.T) *procEnv {
 
 func (p *procEnv) putParam(name, value string) {
 	p.t.Helper()
-	p.addCanary(value)
+	p.canaries.add(value)
 	if err := p.srv.PutParameter(context.Background(), name, value, true); err != nil {
 		p.t.Fatal(err)
 	}
@@ -57,20 +58,11 @@ func (p *procEnv) putParam(name, value string) {
 
 func (p *procEnv) createSecret(id string, kv map[string]string) {
 	p.t.Helper()
-	for _, v := range kv {
-		p.addCanary(v)
-	}
 	b, _ := json.Marshal(kv)
-	p.addCanary(string(b))
+	p.canaries.add(string(b)) // and so each value
 	if _, err := p.srv.CreateSecret(context.Background(), id, string(b)); err != nil {
 		p.t.Fatal(err)
 	}
-}
-
-func (p *procEnv) addCanary(v string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.canaries = append(p.canaries, v)
 }
 
 // own is the file where the test build of secretexec copies its own output.
@@ -81,16 +73,7 @@ func (p *procEnv) own() string { return filepath.Join(p.dir, ".own-output") }
 func (p *procEnv) command(args ...string) (cmd *exec.Cmd, stdout, stderr *bytes.Buffer) {
 	cmd = exec.Command(p.bin, args...)
 	cmd.Dir = p.dir
-	cmd.Env = append(os.Environ(),
-		"AWS_ENDPOINT_URL="+p.srv.URL,
-		"AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=test",
-		"AWS_SECRET_ACCESS_KEY=test",
-		"AWS_CONFIG_FILE="+filepath.Join(p.dir, ".aws-none", "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(p.dir, ".aws-none", "credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-		ownLogVar+"="+p.own(),
-	)
+	cmd.Env = append(append(os.Environ(), p.srv.Env(p.dir)...), ownLogVar+"="+p.own())
 	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	p.mu.Lock()
@@ -101,19 +84,14 @@ func (p *procEnv) command(args ...string) (cmd *exec.Cmd, stdout, stderr *bytes.
 
 func (p *procEnv) checkCanaries() {
 	own, _ := os.ReadFile(p.own())
+	for _, n := range p.canaries.leaked(own) {
+		p.t.Errorf("a seeded secret value (%d bytes) appears in secretexec's own output", n)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, c := range p.canaries {
-		if len(c) < 6 {
-			continue
-		}
-		if bytes.Contains(own, []byte(c)) {
-			p.t.Errorf("a seeded secret value (%d bytes) appears in secretexec's own output", len(c))
-		}
-		for _, o := range p.outputs {
-			if bytes.Contains(o.Bytes(), []byte(c)) {
-				p.t.Errorf("a seeded secret value (%d bytes) appears in a process's stderr", len(c))
-			}
+	for _, o := range p.outputs {
+		for _, n := range p.canaries.leaked(o.Bytes()) {
+			p.t.Errorf("a seeded secret value (%d bytes) appears in a process's stderr", n)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/secretexec/secretexec/internal/awstest"
@@ -23,14 +24,9 @@ func BenchmarkStartup(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			environ := []string{
-				"AWS_ENDPOINT_URL=" + srv.URL, "AWS_REGION=us-east-1",
-				"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-				"AWS_EC2_METADATA_DISABLED=true",
-				"AWS_CONFIG_FILE=/nonexistent/config", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent/credentials",
-			}
+			environ := srv.Env(b.TempDir())
 			for _, kv := range environ {
-				k, v, _ := cutEq(kv)
+				k, v, _ := strings.Cut(kv, "=")
 				b.Setenv(k, v) // the SDK reads the process environment
 			}
 			b.ResetTimer()
@@ -41,13 +37,4 @@ func BenchmarkStartup(b *testing.B) {
 			}
 		})
 	}
-}
-
-func cutEq(kv string) (string, string, bool) {
-	for i := range len(kv) {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], true
-		}
-	}
-	return kv, "", false
 }

@@ -204,17 +204,7 @@ func run(n int, latencyList, scenarioNames, outFile, seBin string) error {
 
 	// A whole, isolated environment: nothing from this machine's AWS set-up (AWS_CA_BUNDLE
 	// alone costs the SDK a CA-bundle parse per start), no ~/.aws, no instance metadata.
-	baseEnv := []string{
-		"PATH=/usr/bin:/bin",
-		"HOME=" + home,
-		"AWS_ENDPOINT_URL=" + srv.URL,
-		"AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=test",
-		"AWS_SECRET_ACCESS_KEY=test",
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE=" + filepath.Join(tmp, "no-such-config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(tmp, "no-such-credentials"),
-	}
+	baseEnv := append(srv.Env(tmp), "PATH=/usr/bin:/bin", "HOME="+home)
 	progs := []program{
 		{"secretexec", seBin, func(s scenario) []string { return append(append([]string{}, s.se...), "--", probe) }},
 		{"reference", refBin, func(s scenario) []string { return append(append([]string{}, s.ref...), "--", probe) }},

@@ -79,18 +79,11 @@ func demo() error {
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
 	// A whole environment of its own: the emulator, test credentials, and nothing from the
 	// developer's AWS setup (~/.aws, AWS_PROFILE, AWS_CA_BUNDLE).
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + dir,
-		"AWS_ENDPOINT_URL=" + srv.URL,
-		"AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=demo",
-		"AWS_SECRET_ACCESS_KEY=demo",
-		"AWS_CONFIG_FILE=" + filepath.Join(dir, "no-config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "no-credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
+	cmd.Env = append(srv.Env(dir),
+		"PATH="+os.Getenv("PATH"),
+		"HOME="+dir,
 		"DB_HOST=localhost", // inherited; AWS wins unless --no-override
-	}
+	)
 	if err := cmd.Start(); err != nil {
 		return err
 	}

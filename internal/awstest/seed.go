@@ -102,22 +102,18 @@ func validLabel(l string) bool {
 
 // CreateSecret creates secret name holding secretString (stage AWSCURRENT) and returns its ARN.
 func (s *Server) CreateSecret(ctx context.Context, name, secretString string) (arn string, err error) {
-	out, err := s.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name: aws.String(name), SecretString: aws.String(secretString),
-	})
-	if err != nil {
-		return "", fmt.Errorf("awstest: create secret %q: %w", name, err)
-	}
-	return aws.ToString(out.ARN), nil
+	return s.createSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(secretString)})
 }
 
 // CreateSecretBinary creates secret name holding SecretBinary b and returns its ARN.
 func (s *Server) CreateSecretBinary(ctx context.Context, name string, b []byte) (arn string, err error) {
-	out, err := s.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name: aws.String(name), SecretBinary: b,
-	})
+	return s.createSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretBinary: b})
+}
+
+func (s *Server) createSecret(ctx context.Context, in *secretsmanager.CreateSecretInput) (arn string, err error) {
+	out, err := s.sm.CreateSecret(ctx, in)
 	if err != nil {
-		return "", fmt.Errorf("awstest: create secret %q: %w", name, err)
+		return "", fmt.Errorf("awstest: create secret %q: %w", aws.ToString(in.Name), err)
 	}
 	return aws.ToString(out.ARN), nil
 }

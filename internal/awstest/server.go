@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -180,6 +181,25 @@ func (s *Server) Close() {
 func (s *Server) Config() aws.Config {
 	return isolatedConfig(s.URL, &http.Transport{Proxy: nil})
 }
+
+// Env is the whole AWS environment of a process under test that talks to endpoint, the
+// counterpart of Config for a child process: static credentials "test"/"test", region
+// us-east-1, shared config and credentials files that do not exist (below dir) and no
+// instance metadata. Callers add PATH, HOME and whatever else the process needs.
+func Env(endpoint, dir string) []string {
+	return []string{
+		"AWS_ENDPOINT_URL=" + endpoint,
+		"AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_CONFIG_FILE=" + filepath.Join(dir, ".aws-none", "config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, ".aws-none", "credentials"),
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
+}
+
+// Env is Env(s.URL, dir): the environment of a process under test that talks to the proxy.
+func (s *Server) Env(dir string) []string { return Env(s.URL, dir) }
 
 // Calls returns how many requests for action reached the proxy since the start or the last
 // ResetCalls; "*" counts all of them.

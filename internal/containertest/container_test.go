@@ -175,12 +175,14 @@ func noCanary(t *testing.T, out string) {
 	}
 }
 
-// awsEnv is the environment every run gets: the emulator and static test credentials.
+// awsEnv is the environment every run gets, as podman flags: the emulator (or another
+// endpoint) and static test credentials; in the scratch image no AWS files exist anyway.
 func (h *harness) awsEnv(url string) []string {
-	return []string{
-		"-e", "AWS_ENDPOINT_URL=" + url, "-e", "AWS_REGION=us-east-1",
-		"-e", "AWS_ACCESS_KEY_ID=test", "-e", "AWS_SECRET_ACCESS_KEY=test",
+	var flags []string
+	for _, kv := range awstest.Env(url, "/nonexistent") {
+		flags = append(flags, "-e", kv)
 	}
+	return flags
 }
 
 // run runs the image to completion with extra podman flags, then the image and probe args.

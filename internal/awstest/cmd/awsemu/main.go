@@ -109,28 +109,26 @@ func seed(ctx context.Context, srv *awstest.Server, file string, params, secure,
 			return fmt.Errorf("seed file %q: %w", file, err)
 		}
 	}
-	for _, kv := range params {
-		name, value, ok := strings.Cut(kv, "=")
-		if !ok {
-			return fmt.Errorf("-ssm %q: want NAME=VALUE", kv)
-		}
-		if err := srv.PutParameter(ctx, name, value, false); err != nil {
-			return err
-		}
-	}
-	for _, kv := range secure {
-		name, value, ok := strings.Cut(kv, "=")
-		if !ok {
-			return fmt.Errorf("-ssm-secure %q: want NAME=VALUE", kv)
-		}
-		if err := srv.PutParameter(ctx, name, value, true); err != nil {
-			return err
+	for _, ps := range []struct {
+		flag   string
+		kvs    list
+		secure bool
+	}{{"-ssm", params, false}, {"-ssm-secure", secure, true}} {
+		for i, kv := range ps.kvs {
+			name, value, ok := strings.Cut(kv, "=")
+			if !ok {
+				// Not quoted: an argument without "=" may be a value typed in the wrong place.
+				return fmt.Errorf("%s number %d has no \"=\": want NAME=VALUE", ps.flag, i+1)
+			}
+			if err := srv.PutParameter(ctx, name, value, ps.secure); err != nil {
+				return err
+			}
 		}
 	}
-	for _, kv := range secrets {
+	for i, kv := range secrets {
 		id, value, ok := strings.Cut(kv, "=")
 		if !ok {
-			return fmt.Errorf("-sm %q: want ID=SECRETSTRING", kv)
+			return fmt.Errorf("-sm number %d has no \"=\": want ID=SECRETSTRING", i+1)
 		}
 		if _, err := srv.CreateSecret(ctx, id, value); err != nil {
 			return err

@@ -72,3 +72,23 @@ func TestRunRejectsBadSeed(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+// A seeding flag without "=" is named by its position, never quoted: what was typed may be a
+// value.
+func TestRunBadFlagDoesNotQuoteIt(t *testing.T) {
+	for _, tc := range []struct{ flag, want string }{
+		{"-ssm", `-ssm number 2 has no "="`},
+		{"-ssm-secure", `-ssm-secure number 2 has no "="`},
+		{"-sm", `-sm number 2 has no "="`},
+	} {
+		var stderr strings.Builder
+		args := []string{tc.flag, "/ok=fine", tc.flag, "canary-typed-value-8c1f"}
+		code := run(context.Background(), args, strings.NewReader(""), io.Discard, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 1 and %q", tc.flag, code, stderr.String(), tc.want)
+		}
+		if strings.Contains(stderr.String(), "canary-typed-value") {
+			t.Errorf("%s: the argument appears in stderr", tc.flag)
+		}
+	}
+}

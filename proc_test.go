@@ -73,7 +73,9 @@ func (p *procEnv) own() string { return filepath.Join(p.dir, ".own-output") }
 func (p *procEnv) command(args ...string) (cmd *exec.Cmd, stdout, stderr *bytes.Buffer) {
 	cmd = exec.Command(p.bin, args...)
 	cmd.Dir = p.dir
-	cmd.Env = append(append(os.Environ(), p.srv.Env(p.dir)...), ownLogVar+"="+p.own())
+	// A whole environment of its own, as scripts get: nothing of the developer's AWS setup
+	// (AWS_PROFILE, AWS_CA_BUNDLE, service-specific AWS_ENDPOINT_URL_*) reaches it.
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.dir, ownLogVar + "=" + p.own()}, p.srv.Env(p.dir)...)
 	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	p.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -25,6 +26,14 @@ func BenchmarkStartup(b *testing.B) {
 				}
 			}
 			environ := srv.Env(b.TempDir())
+			// run reads environ, the SDK the process environment: blank every AWS_*
+			// variable this machine exports (AWS_CA_BUNDLE makes the SDK parse a bundle at
+			// every start), then set the isolated ones.
+			for _, kv := range os.Environ() {
+				if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
+					b.Setenv(k, "")
+				}
+			}
 			for _, kv := range environ {
 				k, v, _ := strings.Cut(kv, "=")
 				b.Setenv(k, v) // the SDK reads the process environment

@@ -90,44 +90,52 @@ type Ref struct {
 //     with resolveARNs, an ARN that is not an SSM parameter or Secrets Manager secret
 //     (arn:aws:s3:::bucket, an SSM document) is not a reference either.
 //   - ok=true, err!=nil: it is meant as a reference but is malformed (a usage error). The
-//     message quotes only the reference itself and says what is wrong.
+//     message says which form it was written in and what is wrong, but never quotes the
+//     value: a value that merely starts like a reference (a password beginning "sm://")
+//     may be a secret. The caller says where (the variable).
 //
 // A value is used exactly as given, never trimmed: leading whitespace makes it a
 // non-reference, and trailing whitespace makes it malformed (failing closed rather than
 // passing "ssm://x " on as a value) unless it is part of a JSON key, which may hold any
 // character.
 func Parse(value string, resolveARNs bool) (r Ref, ok bool, err error) {
-	r, ok, err = parse(value, resolveARNs)
-	if ok && err != nil && strings.TrimRight(value, " \t\r\n\v\f") != value {
+	r, form, err := parse(value, resolveARNs)
+	switch {
+	case form == "":
+		return Ref{}, false, nil
+	case err == nil:
+		return r, true, nil
+	case strings.TrimRight(value, " \t\r\n\v\f") != value:
 		// The usual cause, said plainly rather than as a bad character.
-		err = malformed(value, "trailing whitespace (values are used exactly as given)")
+		err = malformed("trailing whitespace (values are used exactly as given)")
 	}
-	return r, ok, err
+	return r, true, fmt.Errorf("invalid %s reference: %w", form, err)
 }
 
-func parse(value string, resolveARNs bool) (r Ref, ok bool, err error) {
+// parse returns the form value is written in, "" when it is not a reference.
+func parse(value string, resolveARNs bool) (r Ref, form string, err error) {
 	switch {
 	case strings.HasPrefix(value, FormSSM):
-		r, err = parseSSM(value, strings.TrimPrefix(value, FormSSM), FormSSM)
-		return r, true, err
+		r, err = parseSSM(strings.TrimPrefix(value, FormSSM), FormSSM)
+		return r, FormSSM, err
 	case strings.HasPrefix(value, FormSM):
-		r, err = parseSM(value, strings.TrimPrefix(value, FormSM))
-		return r, true, err
+		r, err = parseSM(strings.TrimPrefix(value, FormSM))
+		return r, FormSM, err
 	case resolveARNs && strings.HasPrefix(value, "arn:"):
 		a, isARN := splitARN(value)
 		if !isARN {
-			return Ref{}, false, nil
+			return Ref{}, "", nil
 		}
 		switch {
 		case a.service == "ssm" && strings.HasPrefix(a.resource, "parameter/"):
-			r, err = parseSSM(value, value, FormARN)
-			return r, true, err
+			r, err = parseSSM(value, FormARN)
+			return r, FormARN, err
 		case a.service == "secretsmanager" && strings.HasPrefix(a.resource, "secret:"):
-			r, err = parseSecretARN(value, value, FormARN)
-			return r, true, err
+			r, err = parseSecretARN(value, FormARN)
+			return r, FormARN, err
 		}
 	}
-	return Ref{}, false, nil
+	return Ref{}, "", nil
 }
 
 // String returns the canonical form of r; Parse(r.String(), resolveARNs) gives r back for
@@ -178,33 +186,33 @@ func (r Ref) selector() string {
 	return ""
 }
 
-func malformed(value, format string, args ...any) error {
-	return fmt.Errorf("invalid reference %q: "+format, append([]any{value}, args...)...)
+// malformed says why a reference is refused; Parse adds in which form it was written.
+func malformed(format string, args ...any) error {
+	return fmt.Errorf(format, args...)
 }
 
-// parseSSM parses s, a parameter name or ARN with an optional selector; value is the whole
-// reference, for messages.
-func parseSSM(value, s, form string) (Ref, error) {
+// parseSSM parses s, a parameter name or ARN with an optional selector.
+func parseSSM(s, form string) (Ref, error) {
 	r := Ref{Kind: SSM, Form: form}
 	if s == "" {
-		return r, malformed(value, "missing parameter name")
+		return r, malformed("missing parameter name")
 	}
 	id, sel := s, ""
 	if strings.HasPrefix(s, "arn:") {
 		a, isARN := splitARN(s)
 		if !isARN || a.service != "ssm" || !strings.HasPrefix(a.resource, "parameter/") {
-			return r, malformed(value, "not an ssm parameter arn (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)")
+			return r, malformed("not an ssm parameter arn (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)")
 		}
-		if err := a.check(value); err != nil {
+		if err := a.check(); err != nil {
 			return r, err
 		}
 		rest := strings.TrimPrefix(a.resource, "parameter/")
 		name, selector, hasSel := strings.Cut(rest, ":")
 		if name == "" {
-			return r, malformed(value, "missing parameter name after \"parameter/\"")
+			return r, malformed("missing parameter name after \"parameter/\"")
 		}
 		if strings.HasPrefix(name, "/") {
-			return r, malformed(value, "the arn of parameter /a/b is ...:parameter/a/b, with one \"/\"")
+			return r, malformed("the arn of parameter /a/b is ...:parameter/a/b, with one \"/\"")
 		}
 		// The ARN of "/a/b" is ...:parameter/a/b; a name without "/" is not hierarchical.
 		if strings.Contains(name, "/") {
@@ -216,23 +224,23 @@ func parseSSM(value, s, form string) (Ref, error) {
 		if hasSel {
 			sel = selector
 			if selector == "" || strings.Contains(selector, ":") {
-				return r, malformed(value, "want one :VERSION or :LABEL after the parameter name")
+				return r, malformed("want one :VERSION or :LABEL after the parameter name")
 			}
 		}
 		r.Region = a.region
 	} else {
 		name, selector, hasSel := strings.Cut(s, ":")
 		if hasSel && (selector == "" || strings.Contains(selector, ":")) {
-			return r, malformed(value, "want one :VERSION or :LABEL after the parameter name")
+			return r, malformed("want one :VERSION or :LABEL after the parameter name")
 		}
 		id, sel, r.Name = name, selector, name
 	}
-	if err := checkParamName(value, r.Name); err != nil {
+	if err := checkParamName(r.Name); err != nil {
 		return r, err
 	}
 	r.ID = id
 	if sel != "" {
-		if err := r.setSelector(value, sel); err != nil {
+		if err := r.setSelector(sel); err != nil {
 			return r, err
 		}
 	}
@@ -240,11 +248,11 @@ func parseSSM(value, s, form string) (Ref, error) {
 }
 
 // setSelector applies a GetParameters selector: digits are a version, anything else a label.
-func (r *Ref) setSelector(value, sel string) error {
+func (r *Ref) setSelector(sel string) error {
 	if isDigits(sel) {
 		v, err := strconv.ParseInt(sel, 10, 64)
 		if err != nil || v < 1 {
-			return malformed(value, "parameter version must be a number from 1")
+			return malformed("parameter version must be a number from 1")
 		}
 		r.Version = v
 		return nil
@@ -253,15 +261,15 @@ func (r *Ref) setSelector(value, sel string) error {
 	// or, in any case, "aws" or "ssm".
 	switch {
 	case len(sel) > 100:
-		return malformed(value, "parameter label longer than 100 characters")
+		return malformed("parameter label longer than 100 characters")
 	case sel[0] >= '0' && sel[0] <= '9':
-		return malformed(value, "a parameter label cannot start with a digit, and a version is only digits")
+		return malformed("a parameter label cannot start with a digit, and a version is only digits")
 	case hasFoldPrefix(sel, "aws") || hasFoldPrefix(sel, "ssm"):
-		return malformed(value, "a parameter label cannot start with \"aws\" or \"ssm\"")
+		return malformed("a parameter label cannot start with \"aws\" or \"ssm\"")
 	}
 	for i := 0; i < len(sel); i++ {
 		if c := sel[i]; !isAlnum(c) && c != '.' && c != '-' && c != '_' {
-			return malformed(value, "a parameter label has only letters, digits, \".\", \"-\" and \"_\"")
+			return malformed("a parameter label has only letters, digits, \".\", \"-\" and \"_\"")
 		}
 	}
 	r.Label = sel
@@ -270,27 +278,27 @@ func (r *Ref) setSelector(value, sel string) error {
 
 // checkParamName applies the Parameter Store naming rules: letters, digits and "_.-", with
 // "/" separating the levels of a hierarchical name, which then starts with "/".
-func checkParamName(value, name string) error {
+func checkParamName(name string) error {
 	if name == "" {
-		return malformed(value, "missing parameter name")
+		return malformed("missing parameter name")
 	}
 	if len(name) > 1011 {
-		return malformed(value, "parameter name longer than 1011 characters")
+		return malformed("parameter name longer than 1011 characters")
 	}
 	for i := 0; i < len(name); i++ {
 		if c := name[i]; !isAlnum(c) && c != '_' && c != '.' && c != '-' && c != '/' {
 			if c == '#' {
-				return malformed(value, "a parameter name cannot contain \"#\" (a json key is for sm:// references)")
+				return malformed("a parameter name cannot contain \"#\" (a json key is for sm:// references)")
 			}
-			return malformed(value, "a parameter name has only letters, digits, \"_\", \".\", \"-\" and \"/\"")
+			return malformed("a parameter name has only letters, digits, \"_\", \".\", \"-\" and \"/\"")
 		}
 	}
 	if strings.Contains(name, "/") {
 		if name[0] != '/' {
-			return malformed(value, "a hierarchical parameter name starts with \"/\" (ssm:///a/b for /a/b)")
+			return malformed("a hierarchical parameter name starts with \"/\" (ssm:///a/b for /a/b)")
 		}
 		if strings.Contains(name, "//") || strings.HasSuffix(name, "/") {
-			return malformed(value, "empty level in parameter name")
+			return malformed("empty level in parameter name")
 		}
 	}
 	return nil
@@ -298,30 +306,30 @@ func checkParamName(value, name string) error {
 
 // parseSM parses what follows "sm://": a secret name or ARN, then "#KEY" or, for an ARN,
 // the ECS trailing fields.
-func parseSM(value, s string) (Ref, error) {
+func parseSM(s string) (Ref, error) {
 	id, key, hasKey := strings.Cut(s, "#")
 	if hasKey && key == "" {
-		return Ref{Kind: Secret, Form: FormSM}, malformed(value, "empty json key after \"#\"")
+		return Ref{Kind: Secret, Form: FormSM}, malformed("empty json key after \"#\"")
 	}
 	var r Ref
 	if strings.HasPrefix(id, "arn:") {
 		a, isARN := splitARN(id)
 		if !isARN || a.service != "secretsmanager" || !strings.HasPrefix(a.resource, "secret:") {
-			return Ref{Kind: Secret, Form: FormSM}, malformed(value, "not a secrets manager secret arn (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)")
+			return Ref{Kind: Secret, Form: FormSM}, malformed("not a secrets manager secret arn (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)")
 		}
 		var err error
-		if r, err = parseSecretARN(value, id, FormSM); err != nil {
+		if r, err = parseSecretARN(id, FormSM); err != nil {
 			return r, err
 		}
 		if hasKey && (r.JSONKey != "" || r.VersionStage != "" || r.VersionID != "") {
-			return r, malformed(value, "use either \"#KEY\" or the ecs fields \":KEY:STAGE:ID\", not both")
+			return r, malformed("use either \"#KEY\" or the ecs fields \":KEY:STAGE:ID\", not both")
 		}
 	} else {
 		r = Ref{Kind: Secret, Form: FormSM, ID: id, Name: id}
 		if strings.Contains(id, ":") {
-			return r, malformed(value, "a secret name cannot contain \":\" (a json key is sm://ID#KEY)")
+			return r, malformed("a secret name cannot contain \":\" (a json key is sm://ID#KEY)")
 		}
-		if err := checkSecretName(value, id); err != nil {
+		if err := checkSecretName(id); err != nil {
 			return r, err
 		}
 	}
@@ -332,10 +340,10 @@ func parseSM(value, s string) (Ref, error) {
 }
 
 // parseSecretARN parses s, a Secrets Manager secret ARN with optional ECS trailing fields.
-func parseSecretARN(value, s, form string) (Ref, error) {
+func parseSecretARN(s, form string) (Ref, error) {
 	r := Ref{Kind: Secret, Form: form}
 	a, _ := splitARN(s)
-	if err := a.check(value); err != nil {
+	if err := a.check(); err != nil {
 		return r, err
 	}
 	fields := strings.Split(strings.TrimPrefix(a.resource, "secret:"), ":")
@@ -344,22 +352,22 @@ func parseSecretARN(value, s, form string) (Ref, error) {
 	case 4:
 		r.JSONKey, r.VersionStage, r.VersionID = fields[1], fields[2], fields[3]
 	default:
-		return r, malformed(value, "a secret arn ends in :NAME or in :NAME:JSON_KEY:VERSION_STAGE:VERSION_ID (leave unused fields empty, as in :NAME:KEY::)")
+		return r, malformed("a secret arn ends in :NAME or in :NAME:JSON_KEY:VERSION_STAGE:VERSION_ID (leave unused fields empty, as in :NAME:KEY::)")
 	}
 	name := fields[0]
-	if err := checkSecretName(value, name); err != nil {
+	if err := checkSecretName(name); err != nil {
 		return r, err
 	}
 	r.Name = name
 	r.ID = strings.TrimSuffix(s, a.resource) + "secret:" + name
 	r.Region = a.region
 	if r.VersionStage != "" && r.VersionID != "" {
-		return r, malformed(value, "give a version stage or a version id, not both")
+		return r, malformed("give a version stage or a version id, not both")
 	}
-	if err := checkToken(value, "version stage", r.VersionStage, 1, 256); err != nil {
+	if err := checkToken("version stage", r.VersionStage, 1, 256); err != nil {
 		return r, err
 	}
-	if err := checkToken(value, "version id", r.VersionID, 32, 64); err != nil {
+	if err := checkToken("version id", r.VersionID, 32, 64); err != nil {
 		return r, err
 	}
 	return r, nil
@@ -367,18 +375,18 @@ func parseSecretARN(value, s, form string) (Ref, error) {
 
 // checkSecretName applies the Secrets Manager naming rules: ASCII letters, digits and
 // "/_+=.@-". A full ARN's name part also ends in "-" and 6 random letters and digits.
-func checkSecretName(value, name string) error {
+func checkSecretName(name string) error {
 	if name == "" {
-		return malformed(value, "missing secret name")
+		return malformed("missing secret name")
 	}
 	if len(name) > 512+7 {
-		return malformed(value, "secret name too long")
+		return malformed("secret name too long")
 	}
 	for i := 0; i < len(name); i++ {
 		switch c := name[i]; {
 		case isAlnum(c), strings.IndexByte("/_+=.@-", c) >= 0:
 		default:
-			return malformed(value, "a secret name has only letters, digits and \"/_+=.@-\"")
+			return malformed("a secret name has only letters, digits and \"/_+=.@-\"")
 		}
 	}
 	return nil
@@ -386,16 +394,16 @@ func checkSecretName(value, name string) error {
 
 // checkToken checks an optional ECS field: empty, or min to max printable characters
 // without spaces.
-func checkToken(value, what, s string, min, max int) error {
+func checkToken(what, s string, min, max int) error {
 	if s == "" {
 		return nil
 	}
 	if len(s) < min || len(s) > max {
-		return malformed(value, "%s must have %d to %d characters", what, min, max)
+		return malformed("%s must have %d to %d characters", what, min, max)
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] <= ' ' || s[i] >= 0x7f {
-			return malformed(value, "%s has a space or a non-printable character", what)
+			return malformed("%s has a space or a non-printable character", what)
 		}
 	}
 	return nil
@@ -416,16 +424,16 @@ func splitARN(s string) (arnParts, bool) {
 }
 
 // check validates the partition, region and account of an SSM or Secrets Manager ARN.
-func (a arnParts) check(value string) error {
+func (a arnParts) check() error {
 	if a.partition != "aws" && !(strings.HasPrefix(a.partition, "aws-") && isLowerDash(a.partition) &&
 		!strings.HasSuffix(a.partition, "-")) {
-		return malformed(value, "arn partition must be aws or aws-* (aws-cn, aws-us-gov)")
+		return malformed("arn partition must be aws or aws-* (aws-cn, aws-us-gov)")
 	}
 	if a.region == "" || !isLowerDash(a.region) {
-		return malformed(value, "arn region must be like us-east-1")
+		return malformed("arn region must be like us-east-1")
 	}
 	if len(a.account) != 12 || !isDigits(a.account) {
-		return malformed(value, "arn account id must be 12 digits")
+		return malformed("arn account id must be 12 digits")
 	}
 	return nil
 }

@@ -92,16 +92,16 @@ type Ref struct {
 //   - ok=true, err!=nil: it is meant as a reference but is malformed (a usage error). The
 //     message says which form it was written in and what is wrong, but never quotes the
 //     value: a value that merely starts like a reference (a password beginning "sm://")
-//     may be a secret. The caller says where (the variable).
+//     may be a secret. The caller says where (the variable). r is the zero Ref.
 //
 // A value is used exactly as given, never trimmed: leading whitespace makes it a
 // non-reference, and trailing whitespace makes it malformed (failing closed rather than
 // passing "ssm://x " on as a value) unless it is part of a JSON key, which may hold any
 // character.
 func Parse(value string, resolveARNs bool) (r Ref, ok bool, err error) {
-	r, form, err := parse(value, resolveARNs)
+	r, err = parse(value, resolveARNs)
 	switch {
-	case form == "":
+	case r.Form == "":
 		return Ref{}, false, nil
 	case err == nil:
 		return r, true, nil
@@ -109,33 +109,37 @@ func Parse(value string, resolveARNs bool) (r Ref, ok bool, err error) {
 		// The usual cause, said plainly rather than as a bad character.
 		err = malformed("trailing whitespace (values are used exactly as given)")
 	}
-	return r, true, fmt.Errorf("invalid %s reference: %w", form, err)
+	return Ref{}, true, fmt.Errorf("invalid %s reference: %w", r.Form, err)
 }
 
-// parse returns the form value is written in, "" when it is not a reference.
-func parse(value string, resolveARNs bool) (r Ref, form string, err error) {
+// parse parses value and sets Form, also when it returns an error; Form is "" when value
+// is not a reference.
+func parse(value string, resolveARNs bool) (r Ref, err error) {
+	var form string
 	switch {
 	case strings.HasPrefix(value, FormSSM):
-		r, err = parseSSM(strings.TrimPrefix(value, FormSSM), FormSSM)
-		return r, FormSSM, err
+		form = FormSSM
+		r, err = parseSSM(value[len(FormSSM):])
 	case strings.HasPrefix(value, FormSM):
-		r, err = parseSM(strings.TrimPrefix(value, FormSM))
-		return r, FormSM, err
+		form = FormSM
+		r, err = parseSM(value[len(FormSM):])
 	case resolveARNs && strings.HasPrefix(value, "arn:"):
-		a, isARN := splitARN(value)
-		if !isARN {
-			return Ref{}, "", nil
-		}
+		a, _ := splitARN(value) // not an ARN: a is zero, neither parameter nor secret
 		switch {
-		case a.service == "ssm" && strings.HasPrefix(a.resource, "parameter/"):
-			r, err = parseSSM(value, FormARN)
-			return r, FormARN, err
-		case a.service == "secretsmanager" && strings.HasPrefix(a.resource, "secret:"):
-			r, err = parseSecretARN(value, FormARN)
-			return r, FormARN, err
+		case a.isParam():
+			form = FormARN
+			r, err = parseParamARN(a)
+		case a.isSecret():
+			form = FormARN
+			r, err = parseSecretARN(a)
+		default:
+			return Ref{}, nil
 		}
+	default:
+		return Ref{}, nil
 	}
-	return Ref{}, "", nil
+	r.Form = form
+	return r, err
 }
 
 // String returns the canonical form of r; Parse(r.String(), resolveARNs) gives r back for
@@ -191,60 +195,54 @@ func malformed(format string, args ...any) error {
 	return fmt.Errorf(format, args...)
 }
 
-// parseSSM parses s, a parameter name or ARN with an optional selector.
-func parseSSM(s, form string) (Ref, error) {
-	r := Ref{Kind: SSM, Form: form}
-	if s == "" {
-		return r, malformed("missing parameter name")
-	}
-	id, sel := s, ""
+// parseSSM parses what follows "ssm://": a parameter name or ARN with an optional selector.
+func parseSSM(s string) (Ref, error) {
 	if strings.HasPrefix(s, "arn:") {
-		a, isARN := splitARN(s)
-		if !isARN || a.service != "ssm" || !strings.HasPrefix(a.resource, "parameter/") {
-			return r, malformed("not an ssm parameter arn (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)")
+		a, _ := splitARN(s)
+		if !a.isParam() {
+			return Ref{}, malformed("not an ssm parameter arn (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)")
 		}
-		if err := a.check(); err != nil {
-			return r, err
-		}
-		rest := strings.TrimPrefix(a.resource, "parameter/")
-		name, selector, hasSel := strings.Cut(rest, ":")
-		if name == "" {
-			return r, malformed("missing parameter name after \"parameter/\"")
-		}
-		if strings.HasPrefix(name, "/") {
-			return r, malformed("the arn of parameter /a/b is ...:parameter/a/b, with one \"/\"")
-		}
-		// The ARN of "/a/b" is ...:parameter/a/b; a name without "/" is not hierarchical.
-		if strings.Contains(name, "/") {
-			r.Name = "/" + name
-		} else {
-			r.Name = name
-		}
-		id = strings.TrimSuffix(s, rest) + name
-		if hasSel {
-			sel = selector
-			if selector == "" || strings.Contains(selector, ":") {
-				return r, malformed("want one :VERSION or :LABEL after the parameter name")
-			}
-		}
-		r.Region = a.region
-	} else {
-		name, selector, hasSel := strings.Cut(s, ":")
-		if hasSel && (selector == "" || strings.Contains(selector, ":")) {
-			return r, malformed("want one :VERSION or :LABEL after the parameter name")
-		}
-		id, sel, r.Name = name, selector, name
+		return parseParamARN(a)
 	}
+	name, sel, hasSel := strings.Cut(s, ":")
+	if hasSel && (sel == "" || strings.Contains(sel, ":")) {
+		return Ref{}, malformed("want one :VERSION or :LABEL after the parameter name")
+	}
+	r := Ref{Kind: SSM, ID: name, Name: name}
+	return r, r.checkSSM(sel)
+}
+
+// parseParamARN parses a parameter ARN with an optional selector.
+func parseParamARN(a arnParts) (Ref, error) {
+	if err := a.check(); err != nil {
+		return Ref{}, err
+	}
+	name, sel, hasSel := strings.Cut(strings.TrimPrefix(a.resource, "parameter/"), ":")
+	switch {
+	case name == "":
+		return Ref{}, malformed("missing parameter name after \"parameter/\"")
+	case strings.HasPrefix(name, "/"):
+		return Ref{}, malformed("the arn of parameter /a/b is ...:parameter/a/b, with one \"/\"")
+	case hasSel && (sel == "" || strings.Contains(sel, ":")):
+		return Ref{}, malformed("want one :VERSION or :LABEL after the parameter name")
+	}
+	r := Ref{Kind: SSM, ID: a.head + "parameter/" + name, Name: name, Region: a.region}
+	// The ARN of "/a/b" is ...:parameter/a/b; a name without "/" is not hierarchical.
+	if strings.Contains(name, "/") {
+		r.Name = "/" + name
+	}
+	return r, r.checkSSM(sel)
+}
+
+// checkSSM checks r's parameter name and applies sel, if any.
+func (r *Ref) checkSSM(sel string) error {
 	if err := checkParamName(r.Name); err != nil {
-		return r, err
+		return err
 	}
-	r.ID = id
-	if sel != "" {
-		if err := r.setSelector(sel); err != nil {
-			return r, err
-		}
+	if sel == "" {
+		return nil
 	}
-	return r, nil
+	return r.setSelector(sel)
 }
 
 // setSelector applies a GetParameters selector: digits are a version, anything else a label.
@@ -309,29 +307,29 @@ func checkParamName(name string) error {
 func parseSM(s string) (Ref, error) {
 	id, key, hasKey := strings.Cut(s, "#")
 	if hasKey && key == "" {
-		return Ref{Kind: Secret, Form: FormSM}, malformed("empty json key after \"#\"")
+		return Ref{}, malformed("empty json key after \"#\"")
 	}
 	var r Ref
 	if strings.HasPrefix(id, "arn:") {
-		a, isARN := splitARN(id)
-		if !isARN || a.service != "secretsmanager" || !strings.HasPrefix(a.resource, "secret:") {
-			return Ref{Kind: Secret, Form: FormSM}, malformed("not a secrets manager secret arn (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)")
+		a, _ := splitARN(id)
+		if !a.isSecret() {
+			return Ref{}, malformed("not a secrets manager secret arn (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)")
 		}
 		var err error
-		if r, err = parseSecretARN(id, FormSM); err != nil {
+		if r, err = parseSecretARN(a); err != nil {
 			return r, err
 		}
 		if hasKey && (r.JSONKey != "" || r.VersionStage != "" || r.VersionID != "") {
-			return r, malformed("use either \"#KEY\" or the ecs fields \":KEY:STAGE:ID\", not both")
+			return Ref{}, malformed("use either \"#KEY\" or the ecs fields \":KEY:STAGE:ID\", not both")
 		}
 	} else {
-		r = Ref{Kind: Secret, Form: FormSM, ID: id, Name: id}
 		if strings.Contains(id, ":") {
-			return r, malformed("a secret name cannot contain \":\" (a json key is sm://ID#KEY)")
+			return Ref{}, malformed("a secret name cannot contain \":\" (a json key is sm://ID#KEY)")
 		}
 		if err := checkSecretName(id); err != nil {
-			return r, err
+			return Ref{}, err
 		}
+		r = Ref{Kind: Secret, ID: id, Name: id}
 	}
 	if hasKey {
 		r.JSONKey = key
@@ -339,36 +337,34 @@ func parseSM(s string) (Ref, error) {
 	return r, nil
 }
 
-// parseSecretARN parses s, a Secrets Manager secret ARN with optional ECS trailing fields.
-func parseSecretARN(s, form string) (Ref, error) {
-	r := Ref{Kind: Secret, Form: form}
-	a, _ := splitARN(s)
+// parseSecretARN parses a Secrets Manager secret ARN with optional ECS trailing fields.
+func parseSecretARN(a arnParts) (Ref, error) {
 	if err := a.check(); err != nil {
-		return r, err
+		return Ref{}, err
 	}
 	fields := strings.Split(strings.TrimPrefix(a.resource, "secret:"), ":")
+	r := Ref{Kind: Secret, Region: a.region}
 	switch len(fields) {
 	case 1:
 	case 4:
 		r.JSONKey, r.VersionStage, r.VersionID = fields[1], fields[2], fields[3]
 	default:
-		return r, malformed("a secret arn ends in :NAME or in :NAME:JSON_KEY:VERSION_STAGE:VERSION_ID (leave unused fields empty, as in :NAME:KEY::)")
+		return Ref{}, malformed("a secret arn ends in :NAME or in :NAME:JSON_KEY:VERSION_STAGE:VERSION_ID (leave unused fields empty, as in :NAME:KEY::)")
 	}
 	name := fields[0]
 	if err := checkSecretName(name); err != nil {
-		return r, err
+		return Ref{}, err
 	}
 	r.Name = name
-	r.ID = strings.TrimSuffix(s, a.resource) + "secret:" + name
-	r.Region = a.region
+	r.ID = a.head + "secret:" + name
 	if r.VersionStage != "" && r.VersionID != "" {
-		return r, malformed("give a version stage or a version id, not both")
+		return Ref{}, malformed("give a version stage or a version id, not both")
 	}
 	if err := checkToken("version stage", r.VersionStage, 1, 256); err != nil {
-		return r, err
+		return Ref{}, err
 	}
 	if err := checkToken("version id", r.VersionID, 32, 64); err != nil {
-		return r, err
+		return Ref{}, err
 	}
 	return r, nil
 }
@@ -410,17 +406,33 @@ func checkToken(what, s string, min, max int) error {
 }
 
 type arnParts struct {
+	head                                          string // "arn:PARTITION:SERVICE:REGION:ACCOUNT:"
 	partition, service, region, account, resource string
 }
 
-// splitARN splits arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE. It reports false when s
-// is not an ARN at all; the fields are checked by check.
+// splitARN splits arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE without allocating. It
+// reports false when s is not an ARN at all; the fields are checked by check.
 func splitARN(s string) (arnParts, bool) {
-	f := strings.SplitN(s, ":", 6)
-	if len(f) != 6 || f[0] != "arn" {
+	var f [5]string
+	rest := s
+	for i := range f {
+		var found bool
+		if f[i], rest, found = strings.Cut(rest, ":"); !found {
+			return arnParts{}, false
+		}
+	}
+	if f[0] != "arn" {
 		return arnParts{}, false
 	}
-	return arnParts{f[1], f[2], f[3], f[4], f[5]}, true
+	return arnParts{s[:len(s)-len(rest)], f[1], f[2], f[3], f[4], rest}, true
+}
+
+func (a arnParts) isParam() bool {
+	return a.service == "ssm" && strings.HasPrefix(a.resource, "parameter/")
+}
+
+func (a arnParts) isSecret() bool {
+	return a.service == "secretsmanager" && strings.HasPrefix(a.resource, "secret:")
 }
 
 // check validates the partition, region and account of an SSM or Secrets Manager ARN.

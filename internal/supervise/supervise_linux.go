@@ -125,15 +125,11 @@ func Run(ctx context.Context, path string, argv, env []string) (status int, err 
 			_ = unix.Kill(pid, s.(syscall.Signal))
 		case <-chld:
 			if st, exited := reap(pid); exited {
-				if err == nil {
-					err = ctx.Err()
-				}
-				return st, err
+				return st, ctx.Err() // nil unless ctx ended, killing the child or racing its exit
 			}
 		case <-done:
 			done = nil
 			_ = unix.Kill(pid, unix.SIGKILL)
-			err = ctx.Err()
 		}
 	}
 }

@@ -62,42 +62,29 @@ func Write(w io.Writer, f Format, vars []Var) error {
 	}
 
 	var b strings.Builder
-	switch f {
-	case Dotenv:
-		for _, v := range sorted {
-			if err := checkNoNUL(v, f); err != nil {
-				return err
-			}
-			b.WriteString(v.Name)
-			b.WriteByte('=')
-			b.WriteString(dotenvQuote(v.Value))
-			b.WriteByte('\n')
-		}
-	case Export:
-		for _, v := range sorted {
-			if err := checkNoNUL(v, f); err != nil {
-				return err
-			}
-			b.WriteString("export ")
-			b.WriteString(v.Name)
-			b.WriteByte('=')
-			b.WriteString(shQuote(v.Value))
-			b.WriteByte('\n')
-		}
-	case JSON:
+	if f == JSON {
 		if err := writeJSON(&b, sorted); err != nil {
 			return err
+		}
+	} else {
+		// Dotenv and Export differ only in the line's prefix and the quoting.
+		prefix, quote := "", dotenvQuote
+		if f == Export {
+			prefix, quote = "export ", shQuote
+		}
+		for _, v := range sorted {
+			if strings.IndexByte(v.Value, 0) >= 0 {
+				return fmt.Errorf("variable %q: value holds a NUL byte, which no environment variable can hold and %s cannot write; use --format json", v.Name, f)
+			}
+			b.WriteString(prefix)
+			b.WriteString(v.Name)
+			b.WriteByte('=')
+			b.WriteString(quote(v.Value))
+			b.WriteByte('\n')
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func checkNoNUL(v Var, f Format) error {
-	if strings.IndexByte(v.Value, 0) >= 0 {
-		return fmt.Errorf("variable %q: value holds a NUL byte, which no environment variable can hold and %s cannot write; use --format json", v.Name, f)
-	}
-	return nil
 }
 
 // dotenvQuote quotes a value for compose-go's dotenv parser.

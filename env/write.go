@@ -62,42 +62,29 @@ func Write(w io.Writer, f Format, vars []Var) error {
 	}
 
 	var b strings.Builder
-	switch f {
-	case Dotenv:
-		for _, v := range sorted {
-			if err := checkNoNUL(v, f); err != nil {
-				return err
-			}
-			b.WriteString(v.Name)
-			b.WriteByte('=')
-			b.WriteString(dotenvQuote(v.Value))
-			b.WriteByte('\n')
-		}
-	case Export:
-		for _, v := range sorted {
-			if err := checkNoNUL(v, f); err != nil {
-				return err
-			}
-			b.WriteString("export ")
-			b.WriteString(v.Name)
-			b.WriteByte('=')
-			b.WriteString(shQuote(v.Value))
-			b.WriteByte('\n')
-		}
-	case JSON:
+	if f == JSON {
 		if err := writeJSON(&b, sorted); err != nil {
 			return err
+		}
+	} else {
+		// Dotenv and Export differ only in the line's prefix and the quoting.
+		prefix, quote := "", dotenvQuote
+		if f == Export {
+			prefix, quote = "export ", shQuote
+		}
+		for _, v := range sorted {
+			if strings.IndexByte(v.Value, 0) >= 0 {
+				return fmt.Errorf("variable %q: value holds a NUL byte, which no environment variable can hold and %s cannot write; use --format json", v.Name, f)
+			}
+			b.WriteString(prefix)
+			b.WriteString(v.Name)
+			b.WriteByte('=')
+			b.WriteString(quote(v.Value))
+			b.WriteByte('\n')
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func checkNoNUL(v Var, f Format) error {
-	if strings.IndexByte(v.Value, 0) >= 0 {
-		return fmt.Errorf("variable %q: value holds a NUL byte, which no environment variable can hold and %s cannot write; use --format json", v.Name, f)
-	}
-	return nil
 }
 
 // dotenvQuote quotes a value for compose-go's dotenv parser.
@@ -141,44 +128,24 @@ func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// writeJSON writes one object, keys sorted (vars is sorted already), 2-space indented,
-// with a trailing newline. HTML characters are not escaped (<, >, & stay as they are);
-// the reader gets the same string either way.
-func writeJSON(b *strings.Builder, sorted []Var) error {
-	if len(sorted) == 0 {
-		b.WriteString("{}\n")
-		return nil
-	}
-	b.WriteString("{\n")
-	for i, v := range sorted {
+// writeJSON writes one object, keys sorted (encoding/json sorts a map's keys), 2-space
+// indented, with a trailing newline. HTML characters are not escaped (<, >, & stay as they
+// are); the reader gets the same string either way.
+func writeJSON(b *strings.Builder, vars []Var) error {
+	m := make(map[string]string, len(vars))
+	for _, v := range vars {
 		if !utf8.ValidString(v.Value) {
 			return fmt.Errorf("variable %q: value is not valid UTF-8, which json cannot hold exactly; use --format dotenv or export", v.Name)
 		}
-		val, err := marshalString(v.Value)
-		if err != nil {
-			return fmt.Errorf("variable %q: %w", v.Name, err)
-		}
-		b.WriteString(`  "`)
-		b.WriteString(v.Name) // ValidName: nothing to escape
-		b.WriteString(`": `)
-		b.Write(val)
-		if i < len(sorted)-1 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('\n')
+		m[v.Name] = v.Value
 	}
-	b.WriteString("}\n")
-	return nil
-}
-
-// marshalString is json.Marshal without HTML escaping. Its error cannot carry the value:
-// encoding a string only fails on a broken writer.
-func marshalString(s string) ([]byte, error) {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
+	enc := json.NewEncoder(b)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		return nil, errors.New("cannot encode value as json")
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(m); err != nil {
+		// Not reached (a map of strings always encodes, a Builder never fails), and an
+		// encoder's error might quote what it could not encode.
+		return errors.New("cannot encode the variables as json")
 	}
-	return []byte(strings.TrimSuffix(b.String(), "\n")), nil
+	return nil
 }

@@ -90,44 +90,56 @@ type Ref struct {
 //     with resolveARNs, an ARN that is not an SSM parameter or Secrets Manager secret
 //     (arn:aws:s3:::bucket, an SSM document) is not a reference either.
 //   - ok=true, err!=nil: it is meant as a reference but is malformed (a usage error). The
-//     message quotes only the reference itself and says what is wrong.
+//     message says which form it was written in and what is wrong, but never quotes the
+//     value: a value that merely starts like a reference (a password beginning "sm://")
+//     may be a secret. The caller says where (the variable). r is the zero Ref.
 //
 // A value is used exactly as given, never trimmed: leading whitespace makes it a
 // non-reference, and trailing whitespace makes it malformed (failing closed rather than
 // passing "ssm://x " on as a value) unless it is part of a JSON key, which may hold any
 // character.
 func Parse(value string, resolveARNs bool) (r Ref, ok bool, err error) {
-	r, ok, err = parse(value, resolveARNs)
-	if ok && err != nil && strings.TrimRight(value, " \t\r\n\v\f") != value {
+	r, err = parse(value, resolveARNs)
+	switch {
+	case r.Form == "":
+		return Ref{}, false, nil
+	case err == nil:
+		return r, true, nil
+	case strings.TrimRight(value, " \t\r\n\v\f") != value:
 		// The usual cause, said plainly rather than as a bad character.
-		err = malformed(value, "trailing whitespace (values are used exactly as given)")
+		err = malformed("trailing whitespace (values are used exactly as given)")
 	}
-	return r, ok, err
+	return Ref{}, true, fmt.Errorf("invalid %s reference: %w", r.Form, err)
 }
 
-func parse(value string, resolveARNs bool) (r Ref, ok bool, err error) {
+// parse parses value and sets Form, also when it returns an error; Form is "" when value
+// is not a reference.
+func parse(value string, resolveARNs bool) (r Ref, err error) {
+	var form string
 	switch {
 	case strings.HasPrefix(value, FormSSM):
-		r, err = parseSSM(value, strings.TrimPrefix(value, FormSSM), FormSSM)
-		return r, true, err
+		form = FormSSM
+		r, err = parseSSM(value[len(FormSSM):])
 	case strings.HasPrefix(value, FormSM):
-		r, err = parseSM(value, strings.TrimPrefix(value, FormSM))
-		return r, true, err
+		form = FormSM
+		r, err = parseSM(value[len(FormSM):])
 	case resolveARNs && strings.HasPrefix(value, "arn:"):
-		a, isARN := splitARN(value)
-		if !isARN {
-			return Ref{}, false, nil
-		}
+		a, _ := splitARN(value) // not an ARN: a is zero, neither parameter nor secret
 		switch {
-		case a.service == "ssm" && strings.HasPrefix(a.resource, "parameter/"):
-			r, err = parseSSM(value, value, FormARN)
-			return r, true, err
-		case a.service == "secretsmanager" && strings.HasPrefix(a.resource, "secret:"):
-			r, err = parseSecretARN(value, value, FormARN)
-			return r, true, err
+		case a.isParam():
+			form = FormARN
+			r, err = parseParamARN(a)
+		case a.isSecret():
+			form = FormARN
+			r, err = parseSecretARN(a)
+		default:
+			return Ref{}, nil
 		}
+	default:
+		return Ref{}, nil
 	}
-	return Ref{}, false, nil
+	r.Form = form
+	return r, err
 }
 
 // String returns the canonical form of r; Parse(r.String(), resolveARNs) gives r back for
@@ -178,73 +190,67 @@ func (r Ref) selector() string {
 	return ""
 }
 
-func malformed(value, format string, args ...any) error {
-	return fmt.Errorf("invalid reference %q: "+format, append([]any{value}, args...)...)
+// malformed says why a reference is refused; Parse adds in which form it was written.
+func malformed(format string, args ...any) error {
+	return fmt.Errorf(format, args...)
 }
 
-// parseSSM parses s, a parameter name or ARN with an optional selector; value is the whole
-// reference, for messages.
-func parseSSM(value, s, form string) (Ref, error) {
-	r := Ref{Kind: SSM, Form: form}
-	if s == "" {
-		return r, malformed(value, "missing parameter name")
-	}
-	id, sel := s, ""
+// parseSSM parses what follows "ssm://": a parameter name or ARN with an optional selector.
+func parseSSM(s string) (Ref, error) {
 	if strings.HasPrefix(s, "arn:") {
-		a, isARN := splitARN(s)
-		if !isARN || a.service != "ssm" || !strings.HasPrefix(a.resource, "parameter/") {
-			return r, malformed(value, "not an ssm parameter arn (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)")
+		a, _ := splitARN(s)
+		if !a.isParam() {
+			return Ref{}, malformed("not an ssm parameter arn (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)")
 		}
-		if err := a.check(value); err != nil {
-			return r, err
-		}
-		rest := strings.TrimPrefix(a.resource, "parameter/")
-		name, selector, hasSel := strings.Cut(rest, ":")
-		if name == "" {
-			return r, malformed(value, "missing parameter name after \"parameter/\"")
-		}
-		if strings.HasPrefix(name, "/") {
-			return r, malformed(value, "the arn of parameter /a/b is ...:parameter/a/b, with one \"/\"")
-		}
-		// The ARN of "/a/b" is ...:parameter/a/b; a name without "/" is not hierarchical.
-		if strings.Contains(name, "/") {
-			r.Name = "/" + name
-		} else {
-			r.Name = name
-		}
-		id = strings.TrimSuffix(s, rest) + name
-		if hasSel {
-			sel = selector
-			if selector == "" || strings.Contains(selector, ":") {
-				return r, malformed(value, "want one :VERSION or :LABEL after the parameter name")
-			}
-		}
-		r.Region = a.region
-	} else {
-		name, selector, hasSel := strings.Cut(s, ":")
-		if hasSel && (selector == "" || strings.Contains(selector, ":")) {
-			return r, malformed(value, "want one :VERSION or :LABEL after the parameter name")
-		}
-		id, sel, r.Name = name, selector, name
+		return parseParamARN(a)
 	}
-	if err := checkParamName(value, r.Name); err != nil {
-		return r, err
+	name, sel, hasSel := strings.Cut(s, ":")
+	if hasSel && (sel == "" || strings.Contains(sel, ":")) {
+		return Ref{}, malformed("want one :VERSION or :LABEL after the parameter name")
 	}
-	r.ID = id
-	if sel != "" {
-		if err := r.setSelector(value, sel); err != nil {
-			return r, err
-		}
+	r := Ref{Kind: SSM, ID: name, Name: name}
+	return r, r.checkSSM(sel)
+}
+
+// parseParamARN parses a parameter ARN with an optional selector.
+func parseParamARN(a arnParts) (Ref, error) {
+	if err := a.check(); err != nil {
+		return Ref{}, err
 	}
-	return r, nil
+	name, sel, hasSel := strings.Cut(strings.TrimPrefix(a.resource, "parameter/"), ":")
+	switch {
+	case name == "":
+		return Ref{}, malformed("missing parameter name after \"parameter/\"")
+	case strings.HasPrefix(name, "/"):
+		return Ref{}, malformed("the arn of parameter /a/b is ...:parameter/a/b, with one \"/\"")
+	case hasSel && (sel == "" || strings.Contains(sel, ":")):
+		return Ref{}, malformed("want one :VERSION or :LABEL after the parameter name")
+	}
+	r := Ref{Kind: SSM, ID: a.head + "parameter/" + name, Name: name, Region: a.region}
+	// The ARN of "/a/b" is ...:parameter/a/b; a name without "/" is not hierarchical.
+	if strings.Contains(name, "/") {
+		r.Name = "/" + name
+	}
+	return r, r.checkSSM(sel)
+}
+
+// checkSSM checks r's parameter name and applies sel, if any.
+func (r *Ref) checkSSM(sel string) error {
+	if err := checkParamName(r.Name); err != nil {
+		return err
+	}
+	if sel == "" {
+		return nil
+	}
+	return r.setSelector(sel)
 }
 
 // setSelector applies a GetParameters selector: digits are a version, anything else a label.
-func (r *Ref) setSelector(value, sel string) error {
+func (r *Ref) setSelector(sel string) error {
 	if isDigits(sel) {
 		v, err := strconv.ParseInt(sel, 10, 64)
 		if err != nil || v < 1 {
-			return malformed(value, "parameter version must be a number from 1")
+			return malformed("parameter version must be a number from 1")
 		}
 		r.Version = v
 		return nil
@@ -253,15 +259,15 @@ func (r *Ref) setSelector(value, sel string) error {
 	// or, in any case, "aws" or "ssm".
 	switch {
 	case len(sel) > 100:
-		return malformed(value, "parameter label longer than 100 characters")
+		return malformed("parameter label longer than 100 characters")
 	case sel[0] >= '0' && sel[0] <= '9':
-		return malformed(value, "a parameter label cannot start with a digit, and a version is only digits")
+		return malformed("a parameter label cannot start with a digit, and a version is only digits")
 	case hasFoldPrefix(sel, "aws") || hasFoldPrefix(sel, "ssm"):
-		return malformed(value, "a parameter label cannot start with \"aws\" or \"ssm\"")
+		return malformed("a parameter label cannot start with \"aws\" or \"ssm\"")
 	}
 	for i := 0; i < len(sel); i++ {
 		if c := sel[i]; !isAlnum(c) && c != '.' && c != '-' && c != '_' {
-			return malformed(value, "a parameter label has only letters, digits, \".\", \"-\" and \"_\"")
+			return malformed("a parameter label has only letters, digits, \".\", \"-\" and \"_\"")
 		}
 	}
 	r.Label = sel
@@ -270,27 +276,27 @@ func (r *Ref) setSelector(value, sel string) error {
 
 // checkParamName applies the Parameter Store naming rules: letters, digits and "_.-", with
 // "/" separating the levels of a hierarchical name, which then starts with "/".
-func checkParamName(value, name string) error {
+func checkParamName(name string) error {
 	if name == "" {
-		return malformed(value, "missing parameter name")
+		return malformed("missing parameter name")
 	}
 	if len(name) > 1011 {
-		return malformed(value, "parameter name longer than 1011 characters")
+		return malformed("parameter name longer than 1011 characters")
 	}
 	for i := 0; i < len(name); i++ {
 		if c := name[i]; !isAlnum(c) && c != '_' && c != '.' && c != '-' && c != '/' {
 			if c == '#' {
-				return malformed(value, "a parameter name cannot contain \"#\" (a json key is for sm:// references)")
+				return malformed("a parameter name cannot contain \"#\" (a json key is for sm:// references)")
 			}
-			return malformed(value, "a parameter name has only letters, digits, \"_\", \".\", \"-\" and \"/\"")
+			return malformed("a parameter name has only letters, digits, \"_\", \".\", \"-\" and \"/\"")
 		}
 	}
 	if strings.Contains(name, "/") {
 		if name[0] != '/' {
-			return malformed(value, "a hierarchical parameter name starts with \"/\" (ssm:///a/b for /a/b)")
+			return malformed("a hierarchical parameter name starts with \"/\" (ssm:///a/b for /a/b)")
 		}
 		if strings.Contains(name, "//") || strings.HasSuffix(name, "/") {
-			return malformed(value, "empty level in parameter name")
+			return malformed("empty level in parameter name")
 		}
 	}
 	return nil
@@ -298,32 +304,32 @@ func checkParamName(value, name string) error {
 
 // parseSM parses what follows "sm://": a secret name or ARN, then "#KEY" or, for an ARN,
 // the ECS trailing fields.
-func parseSM(value, s string) (Ref, error) {
+func parseSM(s string) (Ref, error) {
 	id, key, hasKey := strings.Cut(s, "#")
 	if hasKey && key == "" {
-		return Ref{Kind: Secret, Form: FormSM}, malformed(value, "empty json key after \"#\"")
+		return Ref{}, malformed("empty json key after \"#\"")
 	}
 	var r Ref
 	if strings.HasPrefix(id, "arn:") {
-		a, isARN := splitARN(id)
-		if !isARN || a.service != "secretsmanager" || !strings.HasPrefix(a.resource, "secret:") {
-			return Ref{Kind: Secret, Form: FormSM}, malformed(value, "not a secrets manager secret arn (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)")
+		a, _ := splitARN(id)
+		if !a.isSecret() {
+			return Ref{}, malformed("not a secrets manager secret arn (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)")
 		}
 		var err error
-		if r, err = parseSecretARN(value, id, FormSM); err != nil {
+		if r, err = parseSecretARN(a); err != nil {
 			return r, err
 		}
 		if hasKey && (r.JSONKey != "" || r.VersionStage != "" || r.VersionID != "") {
-			return r, malformed(value, "use either \"#KEY\" or the ecs fields \":KEY:STAGE:ID\", not both")
+			return Ref{}, malformed("use either \"#KEY\" or the ecs fields \":KEY:STAGE:ID\", not both")
 		}
 	} else {
-		r = Ref{Kind: Secret, Form: FormSM, ID: id, Name: id}
 		if strings.Contains(id, ":") {
-			return r, malformed(value, "a secret name cannot contain \":\" (a json key is sm://ID#KEY)")
+			return Ref{}, malformed("a secret name cannot contain \":\" (a json key is sm://ID#KEY)")
 		}
-		if err := checkSecretName(value, id); err != nil {
-			return r, err
+		if err := checkSecretName(id); err != nil {
+			return Ref{}, err
 		}
+		r = Ref{Kind: Secret, ID: id, Name: id}
 	}
 	if hasKey {
 		r.JSONKey = key
@@ -331,54 +337,52 @@ func parseSM(value, s string) (Ref, error) {
 	return r, nil
 }
 
-// parseSecretARN parses s, a Secrets Manager secret ARN with optional ECS trailing fields.
-func parseSecretARN(value, s, form string) (Ref, error) {
-	r := Ref{Kind: Secret, Form: form}
-	a, _ := splitARN(s)
-	if err := a.check(value); err != nil {
-		return r, err
+// parseSecretARN parses a Secrets Manager secret ARN with optional ECS trailing fields.
+func parseSecretARN(a arnParts) (Ref, error) {
+	if err := a.check(); err != nil {
+		return Ref{}, err
 	}
 	fields := strings.Split(strings.TrimPrefix(a.resource, "secret:"), ":")
+	r := Ref{Kind: Secret, Region: a.region}
 	switch len(fields) {
 	case 1:
 	case 4:
 		r.JSONKey, r.VersionStage, r.VersionID = fields[1], fields[2], fields[3]
 	default:
-		return r, malformed(value, "a secret arn ends in :NAME or in :NAME:JSON_KEY:VERSION_STAGE:VERSION_ID (leave unused fields empty, as in :NAME:KEY::)")
+		return Ref{}, malformed("a secret arn ends in :NAME or in :NAME:JSON_KEY:VERSION_STAGE:VERSION_ID (leave unused fields empty, as in :NAME:KEY::)")
 	}
 	name := fields[0]
-	if err := checkSecretName(value, name); err != nil {
-		return r, err
+	if err := checkSecretName(name); err != nil {
+		return Ref{}, err
 	}
 	r.Name = name
-	r.ID = strings.TrimSuffix(s, a.resource) + "secret:" + name
-	r.Region = a.region
+	r.ID = a.head + "secret:" + name
 	if r.VersionStage != "" && r.VersionID != "" {
-		return r, malformed(value, "give a version stage or a version id, not both")
+		return Ref{}, malformed("give a version stage or a version id, not both")
 	}
-	if err := checkToken(value, "version stage", r.VersionStage, 1, 256); err != nil {
-		return r, err
+	if err := checkToken("version stage", r.VersionStage, 1, 256); err != nil {
+		return Ref{}, err
 	}
-	if err := checkToken(value, "version id", r.VersionID, 32, 64); err != nil {
-		return r, err
+	if err := checkToken("version id", r.VersionID, 32, 64); err != nil {
+		return Ref{}, err
 	}
 	return r, nil
 }
 
 // checkSecretName applies the Secrets Manager naming rules: ASCII letters, digits and
 // "/_+=.@-". A full ARN's name part also ends in "-" and 6 random letters and digits.
-func checkSecretName(value, name string) error {
+func checkSecretName(name string) error {
 	if name == "" {
-		return malformed(value, "missing secret name")
+		return malformed("missing secret name")
 	}
 	if len(name) > 512+7 {
-		return malformed(value, "secret name too long")
+		return malformed("secret name too long")
 	}
 	for i := 0; i < len(name); i++ {
 		switch c := name[i]; {
 		case isAlnum(c), strings.IndexByte("/_+=.@-", c) >= 0:
 		default:
-			return malformed(value, "a secret name has only letters, digits and \"/_+=.@-\"")
+			return malformed("a secret name has only letters, digits and \"/_+=.@-\"")
 		}
 	}
 	return nil
@@ -386,46 +390,62 @@ func checkSecretName(value, name string) error {
 
 // checkToken checks an optional ECS field: empty, or min to max printable characters
 // without spaces.
-func checkToken(value, what, s string, min, max int) error {
+func checkToken(what, s string, min, max int) error {
 	if s == "" {
 		return nil
 	}
 	if len(s) < min || len(s) > max {
-		return malformed(value, "%s must have %d to %d characters", what, min, max)
+		return malformed("%s must have %d to %d characters", what, min, max)
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] <= ' ' || s[i] >= 0x7f {
-			return malformed(value, "%s has a space or a non-printable character", what)
+			return malformed("%s has a space or a non-printable character", what)
 		}
 	}
 	return nil
 }
 
 type arnParts struct {
+	head                                          string // "arn:PARTITION:SERVICE:REGION:ACCOUNT:"
 	partition, service, region, account, resource string
 }
 
-// splitARN splits arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE. It reports false when s
-// is not an ARN at all; the fields are checked by check.
+// splitARN splits arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE without allocating. It
+// reports false when s is not an ARN at all; the fields are checked by check.
 func splitARN(s string) (arnParts, bool) {
-	f := strings.SplitN(s, ":", 6)
-	if len(f) != 6 || f[0] != "arn" {
+	var f [5]string
+	rest := s
+	for i := range f {
+		var found bool
+		if f[i], rest, found = strings.Cut(rest, ":"); !found {
+			return arnParts{}, false
+		}
+	}
+	if f[0] != "arn" {
 		return arnParts{}, false
 	}
-	return arnParts{f[1], f[2], f[3], f[4], f[5]}, true
+	return arnParts{s[:len(s)-len(rest)], f[1], f[2], f[3], f[4], rest}, true
+}
+
+func (a arnParts) isParam() bool {
+	return a.service == "ssm" && strings.HasPrefix(a.resource, "parameter/")
+}
+
+func (a arnParts) isSecret() bool {
+	return a.service == "secretsmanager" && strings.HasPrefix(a.resource, "secret:")
 }
 
 // check validates the partition, region and account of an SSM or Secrets Manager ARN.
-func (a arnParts) check(value string) error {
+func (a arnParts) check() error {
 	if a.partition != "aws" && !(strings.HasPrefix(a.partition, "aws-") && isLowerDash(a.partition) &&
 		!strings.HasSuffix(a.partition, "-")) {
-		return malformed(value, "arn partition must be aws or aws-* (aws-cn, aws-us-gov)")
+		return malformed("arn partition must be aws or aws-* (aws-cn, aws-us-gov)")
 	}
 	if a.region == "" || !isLowerDash(a.region) {
-		return malformed(value, "arn region must be like us-east-1")
+		return malformed("arn region must be like us-east-1")
 	}
 	if len(a.account) != 12 || !isDigits(a.account) {
-		return malformed(value, "arn account id must be 12 digits")
+		return malformed("arn account id must be 12 digits")
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package ref
 
 import (
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -315,6 +314,10 @@ func TestParse(t *testing.T) {
 					t.Fatalf("Parse(%q, %v) error = %q, want it to contain %q", tc.value, tc.arns, err, tc.err)
 				}
 				checkError(t, tc.value, err)
+				// The value may be a secret that merely starts like a reference.
+				if rest := tc.value[strings.Index(tc.value, ":")+1:]; len(rest) > 2 && strings.Contains(err.Error(), rest) {
+					t.Fatalf("Parse(%q, %v) error %q quotes the value", tc.value, tc.arns, err)
+				}
 				return
 			}
 			if err != nil {
@@ -330,17 +333,52 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// checkError pins the error shape: lowercase, the reference quoted, and nothing else from
-// the value.
+// checkError pins the error shape: the form the reference was written in, then a
+// lowercase reason. That nothing of the value is in it is checked by TestParse and
+// TestErrorHidesValue (a fuzzed value can match a reason's words by chance).
 func checkError(t *testing.T, value string, err error) {
 	t.Helper()
 	msg := err.Error()
-	prefix := "invalid reference " + strconv.Quote(value) + ": "
+	form := FormARN
+	switch {
+	case strings.HasPrefix(value, FormSSM):
+		form = FormSSM
+	case strings.HasPrefix(value, FormSM):
+		form = FormSM
+	}
+	prefix := "invalid " + form + " reference: "
 	if !strings.HasPrefix(msg, prefix) {
 		t.Errorf("error %q does not start with %q", msg, prefix)
 	}
 	if rest := strings.TrimPrefix(msg, prefix); rest == "" || rest[0] < 'a' || rest[0] > 'z' {
 		t.Errorf("error %q: reason should start lowercase", msg)
+	}
+}
+
+// A password that happens to start with "sm://" or "ssm://" is refused as a malformed
+// reference; the error must not carry any of it.
+func TestErrorHidesValue(t *testing.T) {
+	t.Parallel()
+	const canary = "canary-pw-7f3a"
+	for _, value := range []string{
+		"sm://" + canary + " x",
+		"sm://" + canary + ":x",
+		"sm://" + canary + "#",
+		"ssm://" + canary + ":0",
+		"ssm://" + canary + "/a",
+		"ssm:///" + canary + " ",
+		"ssm://arn:aws:ssm:us-east-1:123456789012:parameter/" + canary + ":a:b",
+		"sm://arn:aws:secretsmanager:us-east-1:123456789012:secret:" + canary + ":k",
+		smARN + ":" + canary,
+	} {
+		_, ok, err := Parse(value, true)
+		if !ok || err == nil {
+			t.Fatalf("Parse(%q) = ok %v, err %v; want a malformed reference", value, ok, err)
+		}
+		if strings.Contains(err.Error(), canary) {
+			t.Errorf("Parse(%q) error %q holds the canary", value, err)
+		}
+		checkError(t, value, err)
 	}
 }
 

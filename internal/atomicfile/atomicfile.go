@@ -20,14 +20,6 @@ var ErrSymlink = errors.New("refusing to write through symlink")
 // rename: a failure there is the last chance to leave the old file untouched.
 var testHookBeforeRename func() error
 
-// Write replaces path with data. See WriteFunc.
-func Write(ctx context.Context, path string, data []byte) error {
-	return WriteFunc(ctx, path, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
 // WriteFunc replaces path with what fill writes, atomically:
 //
 //   - path must not be a symlink (it is refused, not followed or replaced) and, if it

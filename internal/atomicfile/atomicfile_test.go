@@ -22,6 +22,14 @@ import (
 
 const old = "OLD=1\n"
 
+// write replaces path with data.
+func write(ctx context.Context, path string, data []byte) error {
+	return WriteFunc(ctx, path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
 // setup makes a folder holding path with the old content, mode 0644.
 func setup(t *testing.T) (dir, path string) {
 	t.Helper()
@@ -117,7 +125,7 @@ func TestMode0600WhateverTheUmask(t *testing.T) {
 func TestWriteBytes(t *testing.T) {
 	dir, path := setup(t)
 	data := bytes.Repeat([]byte("x'\"$\\\n\x00"), 100000)
-	if err := Write(context.Background(), path, data); err != nil {
+	if err := write(context.Background(), path, data); err != nil {
 		t.Fatal(err)
 	}
 	assertFile(t, path, string(data), 0o600)
@@ -125,7 +133,7 @@ func TestWriteBytes(t *testing.T) {
 
 	// A relative path writes in the working folder.
 	t.Chdir(dir)
-	if err := Write(context.Background(), "rel.env", []byte("R=1\n")); err != nil {
+	if err := write(context.Background(), "rel.env", []byte("R=1\n")); err != nil {
 		t.Fatal(err)
 	}
 	assertFile(t, filepath.Join(dir, "rel.env"), "R=1\n", 0o600)
@@ -142,9 +150,9 @@ func TestSymlinkRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{link, dangling} {
-		err := Write(context.Background(), p, []byte("NEW=1\n"))
+		err := write(context.Background(), p, []byte("NEW=1\n"))
 		if !errors.Is(err, ErrSymlink) {
-			t.Fatalf("Write(%s) = %v, want ErrSymlink", p, err)
+			t.Fatalf("write(%s) = %v, want ErrSymlink", p, err)
 		}
 		want := fmt.Sprintf("write %q: refusing to write through symlink", p)
 		if err.Error() != want {
@@ -185,7 +193,7 @@ func TestFailureLeavesOldFile(t *testing.T) {
 			run: func(t *testing.T, dir, path string) error {
 				ctx, cancel := context.WithCancel(context.Background())
 				cancel()
-				return Write(ctx, path, []byte("NEW=1\n"))
+				return write(ctx, path, []byte("NEW=1\n"))
 			},
 			wantIs: context.Canceled,
 		},
@@ -212,7 +220,7 @@ func TestFailureLeavesOldFile(t *testing.T) {
 					return errFill
 				}
 				defer func() { testHookBeforeRename = nil }()
-				return Write(context.Background(), path, []byte("NEW=1\n"))
+				return write(context.Background(), path, []byte("NEW=1\n"))
 			},
 			wantIs: errFill,
 		},
@@ -224,14 +232,14 @@ func TestFailureLeavesOldFile(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer os.Remove(sub)
-				return Write(context.Background(), sub, []byte("NEW=1\n"))
+				return write(context.Background(), sub, []byte("NEW=1\n"))
 			},
 			wantMsg: "not a regular file",
 		},
 		{
 			name: "folder missing",
 			run: func(t *testing.T, dir, path string) error {
-				return Write(context.Background(), filepath.Join(dir, "no", "such"), []byte("NEW=1\n"))
+				return write(context.Background(), filepath.Join(dir, "no", "such"), []byte("NEW=1\n"))
 			},
 			wantIs: fs.ErrNotExist,
 		},
@@ -243,7 +251,7 @@ func TestFailureLeavesOldFile(t *testing.T) {
 				}
 				os.Chmod(dir, 0o500)
 				defer os.Chmod(dir, 0o700)
-				return Write(context.Background(), path, []byte("NEW=1\n"))
+				return write(context.Background(), path, []byte("NEW=1\n"))
 			},
 			wantIs: fs.ErrPermission,
 		},
@@ -315,7 +323,7 @@ func TestConcurrentWriters(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 5 {
-				if err := Write(context.Background(), path, content(i)); err != nil {
+				if err := write(context.Background(), path, content(i)); err != nil {
 					t.Errorf("writer %d: %v", i, err)
 				}
 			}
@@ -339,7 +347,7 @@ func TestConcurrentProcesses(t *testing.T) {
 	if p := os.Getenv("ATOMICFILE_TEST_WRITER"); p != "" {
 		i, _ := strconv.Atoi(os.Getenv("ATOMICFILE_TEST_ID"))
 		for range 30 {
-			if err := Write(context.Background(), p, content(i)); err != nil {
+			if err := write(context.Background(), p, content(i)); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -13,7 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Signal set. Every catchable signal is forwarded to the child except:
+// forwarded returns the signals Run forwards to the child. It is built when Run starts, not
+// at package init, so a start without --init does not pay for it. Every catchable signal is
+// forwarded except:
 //
 //   - SIGCHLD: it is ours; it drives the reaping loop.
 //   - SIGURG: the Go runtime sends it to its own threads for goroutine preemption, so a
@@ -31,28 +33,24 @@ import (
 //
 // SIGTSTP is forwarded (the supervisor never stops itself); SIGQUIT and SIGABRT are forwarded
 // rather than dumping the supervisor's goroutines; real-time signals 34..64 are forwarded.
-var forwarded = func() []os.Signal {
-	skip := map[syscall.Signal]bool{
-		unix.SIGCHLD: true, unix.SIGURG: true, unix.SIGTTIN: true, unix.SIGTTOU: true,
-		unix.SIGSEGV: true, unix.SIGBUS: true, unix.SIGFPE: true, unix.SIGILL: true,
-		unix.SIGTRAP: true, unix.SIGSYS: true, unix.SIGPIPE: true,
-		unix.SIGKILL: true, unix.SIGSTOP: true, 32: true, 33: true,
-	}
-	var sigs []os.Signal
+func forwarded() []os.Signal {
+	sigs := make([]os.Signal, 0, 64)
 	for s := syscall.Signal(1); s <= 64; s++ {
-		if !skip[s] {
+		switch s {
+		case unix.SIGCHLD, unix.SIGURG, unix.SIGTTIN, unix.SIGTTOU,
+			unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL,
+			unix.SIGTRAP, unix.SIGSYS, unix.SIGPIPE,
+			unix.SIGKILL, unix.SIGSTOP, 32, 33:
+		default:
 			sigs = append(sigs, s)
 		}
 	}
 	return sigs
-}()
-
-// Forwarded reports the signals Run forwards to the child, for documentation and tests.
-func Forwarded() []os.Signal { return append([]os.Signal(nil), forwarded...) }
+}
 
 // Run starts the command at path (argv[0] is passed as given, env is its whole environment)
 // as a child with the supervisor's stdin, stdout and stderr, and waits for it. Meanwhile it
-// forwards every signal in Forwarded to the child and reaps every child of this process,
+// forwards every signal listed at forwarded to the child and reaps every child of this process,
 // including orphans reparented to it: when the process is not PID 1 it makes itself a child
 // subreaper (PR_SET_CHILD_SUBREAPER) so orphans of the command come to it, outside containers
 // too. It does not start goroutines of its own.
@@ -80,7 +78,7 @@ func Run(ctx context.Context, path string, argv, env []string) (status int, err 
 	// Register before the child exists so no signal or exit is missed.
 	sigs := make(chan os.Signal, 64)
 	chld := make(chan os.Signal, 1) // one pending SIGCHLD is enough: each one reaps all.
-	signal.Notify(sigs, forwarded...)
+	signal.Notify(sigs, forwarded()...)
 	signal.Notify(chld, unix.SIGCHLD)
 	defer signal.Stop(chld)
 	defer signal.Stop(sigs)
@@ -127,15 +125,11 @@ func Run(ctx context.Context, path string, argv, env []string) (status int, err 
 			_ = unix.Kill(pid, s.(syscall.Signal))
 		case <-chld:
 			if st, exited := reap(pid); exited {
-				if err == nil {
-					err = ctx.Err()
-				}
-				return st, err
+				return st, ctx.Err() // nil unless ctx ended, killing the child or racing its exit
 			}
 		case <-done:
 			done = nil
 			_ = unix.Kill(pid, unix.SIGKILL)
-			err = ctx.Err()
 		}
 	}
 }

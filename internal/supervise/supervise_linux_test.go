@@ -212,7 +212,7 @@ func TestContextCancelKillsChild(t *testing.T) {
 
 func TestForwardedSet(t *testing.T) {
 	in := map[os.Signal]bool{}
-	for _, s := range Forwarded() {
+	for _, s := range forwarded() {
 		in[s] = true
 	}
 	for _, s := range []syscall.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT,

@@ -7,11 +7,7 @@ package supervise
 import (
 	"context"
 	"errors"
-	"os"
 )
-
-// Forwarded reports the signals Run forwards to the child: none outside Linux.
-func Forwarded() []os.Signal { return nil }
 
 // Run is only implemented on Linux, where containers run; elsewhere it fails with status 125.
 func Run(ctx context.Context, path string, argv, env []string) (status int, err error) {

@@ -14,22 +14,48 @@ import (
 // with resolveARNs the ECS valueFrom ARNs). Only the first of a name given twice counts, as
 // it is the one getenv sees. Every malformed reference is reported, each naming its variable.
 func scanRefs(environ []string, resolveARNs bool) ([]fetch.VarRef, error) {
-	var refs []fetch.VarRef
-	var errs []error
-	seen := map[string]bool{}
-	for _, kv := range environ {
+	type found struct {
+		at  int // index in environ
+		ref fetch.VarRef
+		err error
+	}
+	var fs []found
+	for i, kv := range environ {
 		name, value, _ := strings.Cut(kv, "=")
-		if seen[name] {
+		r, ok, err := ref.Parse(value, resolveARNs) // no work, no allocation for an ordinary value
+		if !ok {
 			continue
 		}
-		seen[name] = true
-		r, ok, err := ref.Parse(value, resolveARNs)
+		f := found{at: i, ref: fetch.VarRef{Var: name, Ref: r}}
+		if err != nil {
+			f.err = &usageError{msg: fmt.Sprintf("variable %s: %s", name, err), hint: ref.Hint}
+		}
+		fs = append(fs, f)
+	}
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	// Only the first of a name given twice counts: the one getenv sees. The names are
+	// indexed only when there are references, not at every start.
+	first := make(map[string]int, len(fs))
+	for _, f := range fs {
+		first[f.ref.Var] = -1
+	}
+	for i, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if at, ok := first[name]; ok && at < 0 {
+			first[name] = i
+		}
+	}
+	var refs []fetch.VarRef
+	var errs []error
+	for _, f := range fs {
 		switch {
-		case !ok:
-		case err != nil:
-			errs = append(errs, &usageError{msg: fmt.Sprintf("variable %s: %s", name, err), hint: ref.Hint})
+		case first[f.ref.Var] != f.at:
+		case f.err != nil:
+			errs = append(errs, f.err)
 		default:
-			refs = append(refs, fetch.VarRef{Var: name, Ref: r})
+			refs = append(refs, f.ref)
 		}
 	}
 	return refs, errors.Join(errs...)

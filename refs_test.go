@@ -43,3 +43,16 @@ func TestScanRefsReportsEveryMalformedOne(t *testing.T) {
 		t.Fatalf("err = %v, want both A and C", err)
 	}
 }
+
+// TestScanRefsFirstOfANameOnly: a reference in a later duplicate of a name is not what the
+// command sees (getenv takes the first), so it is neither resolved nor, if malformed, an
+// error.
+func TestScanRefsFirstOfANameOnly(t *testing.T) {
+	refs, err := scanRefs([]string{"B=plain", "B=ssm:///app/B", "C=x", "C=ssm://", "D=sm://app#K"}, false)
+	if err != nil {
+		t.Fatalf("err = %v, want none: the malformed C is shadowed", err)
+	}
+	if len(refs) != 1 || refs[0].Var != "D" {
+		t.Fatalf("scanRefs = %+v, want only D", refs)
+	}
+}

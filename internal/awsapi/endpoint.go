@@ -1,0 +1,198 @@
+package awsapi
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// service is what differs between the two services on the wire.
+type service struct {
+	id          string // the SDK's service ID: AWS_ENDPOINT_URL_<ID>, [services] keys, errors
+	signingName string // SigV4 service name
+	target      string // X-Amz-Target prefix
+	host        string // endpoint host prefix
+	// fipsHost is the FIPS host prefix per partition name; a partition not listed uses
+	// host+"-fips". dualFIPSHost is the same with dual-stack also on.
+	fipsHost, dualFIPSHost map[string]string
+}
+
+var (
+	ssmService = service{
+		id: "SSM", signingName: "ssm", target: "AmazonSSM", host: "ssm",
+		fipsHost: map[string]string{"aws-us-gov": "ssm"},
+	}
+	secretsService = service{
+		id: "Secrets Manager", signingName: "secretsmanager", target: "secretsmanager", host: "secretsmanager",
+	}
+)
+
+// partition is an AWS partition's DNS names, from the SDK's partitions.json.
+type partition struct {
+	name, dnsSuffix, dualStackSuffix string
+	regions                          *regexp.Regexp
+}
+
+// partitions in the SDK's order; a region that matches none is in "aws".
+var partitions = []partition{
+	{"aws", "amazonaws.com", "api.aws", regexp.MustCompile(`^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$`)},
+	{"aws-cn", "amazonaws.com.cn", "api.amazonwebservices.com.cn", regexp.MustCompile(`^cn\-\w+\-\d+$`)},
+	{"aws-eusc", "amazonaws.eu", "api.amazonwebservices.eu", regexp.MustCompile(`^eusc\-(de)\-\w+\-\d+$`)},
+	{"aws-iso", "c2s.ic.gov", "api.aws.ic.gov", regexp.MustCompile(`^us\-iso\-\w+\-\d+$`)},
+	{"aws-iso-b", "sc2s.sgov.gov", "api.aws.scloud", regexp.MustCompile(`^us\-isob\-\w+\-\d+$`)},
+	{"aws-iso-e", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk", regexp.MustCompile(`^eu\-isoe\-\w+\-\d+$`)},
+	{"aws-iso-f", "csp.hci.ic.gov", "api.aws.hci.ic.gov", regexp.MustCompile(`^us\-isof\-\w+\-\d+$`)},
+	{"aws-us-gov", "amazonaws.com", "api.aws", regexp.MustCompile(`^us\-gov\-\w+\-\d+$`)},
+}
+
+// explicit are the SDK's named regions that its regular expressions do not match.
+var explicit = map[string]string{
+	"aws-global": "aws", "aws-cn-global": "aws-cn", "aws-iso-global": "aws-iso",
+	"aws-iso-b-global": "aws-iso-b", "aws-iso-e-global": "aws-iso-e", "aws-iso-f-global": "aws-iso-f",
+	"aws-us-gov-global": "aws-us-gov",
+}
+
+func partitionOf(region string) partition {
+	if name, ok := explicit[region]; ok {
+		for _, p := range partitions {
+			if p.name == name {
+				return p
+			}
+		}
+	}
+	for _, p := range partitions {
+		if p.regions.MatchString(region) {
+			return p
+		}
+	}
+	return partitions[0]
+}
+
+// endpointConfig is a client's endpoint settings, resolved once.
+type endpointConfig struct {
+	svc             service
+	custom          string // a configured endpoint URL, or ""
+	fips, dualStack bool
+}
+
+// resolveEndpointConfig reads the configured endpoint as the SDK's service clients do:
+// AWS_ENDPOINT_URL_<SERVICE> or the shared config's [services] section, else
+// AWS_ENDPOINT_URL or the profile's endpoint_url (cfg.BaseEndpoint); none of them when
+// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is set (config.LoadDefaultConfig then leaves
+// BaseEndpoint nil). And FIPS and dual-stack from AWS_USE_FIPS_ENDPOINT,
+// AWS_USE_DUALSTACK_ENDPOINT or the profile.
+func resolveEndpointConfig(cfg aws.Config, svc service) endpointConfig {
+	ec := endpointConfig{svc: svc, custom: aws.ToString(cfg.BaseEndpoint)}
+	ctx := context.Background()
+	_, global := os.LookupEnv("AWS_ENDPOINT_URL")
+	_, own := os.LookupEnv("AWS_ENDPOINT_URL_" + strings.ToUpper(strings.ReplaceAll(svc.id, " ", "_")))
+	if !global || own {
+		if u, ok := serviceEndpoint(ctx, svc.id, cfg.ConfigSources); ok {
+			ec.custom = u
+		}
+	}
+	for _, src := range cfg.ConfigSources {
+		if p, ok := src.(interface {
+			GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error)
+		}); ok {
+			if v, found, err := p.GetUseFIPSEndpoint(ctx); err == nil && found {
+				ec.fips = v == aws.FIPSEndpointStateEnabled
+				break
+			}
+		}
+	}
+	for _, src := range cfg.ConfigSources {
+		if p, ok := src.(interface {
+			GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error)
+		}); ok {
+			if v, found, err := p.GetUseDualStackEndpoint(ctx); err == nil && found {
+				ec.dualStack = v == aws.DualStackEndpointStateEnabled
+				break
+			}
+		}
+	}
+	return ec
+}
+
+// serviceEndpoint is the first service-specific endpoint the configuration sources give.
+func serviceEndpoint(ctx context.Context, id string, sources []any) (string, bool) {
+	for _, src := range sources {
+		if p, ok := src.(interface {
+			GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error)
+		}); ok {
+			if v, found, _ := p.GetIgnoreConfiguredEndpoints(ctx); found && v {
+				return "", false
+			}
+		}
+	}
+	for _, src := range sources {
+		if p, ok := src.(interface {
+			GetServiceBaseEndpoint(context.Context, string) (string, bool, error)
+		}); ok {
+			u, found, err := p.GetServiceBaseEndpoint(ctx, id)
+			if err != nil {
+				return "", false
+			}
+			if found {
+				return u, true
+			}
+		}
+	}
+	return "", false
+}
+
+// url is the endpoint for region, by the SDK's endpoint rules for SSM and Secrets Manager.
+func (ec endpointConfig) url(region string) (string, error) {
+	if ec.custom != "" {
+		switch {
+		case ec.fips:
+			return "", &EndpointError{ec.svc.id, region, "FIPS and a custom endpoint are not supported together"}
+		case ec.dualStack:
+			return "", &EndpointError{ec.svc.id, region, "dual-stack and a custom endpoint are not supported together"}
+		}
+		if _, err := url.Parse(ec.custom); err != nil {
+			return "", &EndpointError{ec.svc.id, region, "the configured endpoint URL does not parse"}
+		}
+		return ec.custom, nil
+	}
+	if region == "" {
+		return "", &EndpointError{ec.svc.id, region, "no region"}
+	}
+	if !validRegion(region) {
+		return "", &EndpointError{ec.svc.id, region, "not a valid region name"}
+	}
+	p := partitionOf(region)
+	host, suffix := ec.svc.host, p.dnsSuffix
+	if ec.dualStack {
+		suffix = p.dualStackSuffix
+	}
+	if ec.fips {
+		host = ec.svc.host + "-fips"
+		table := ec.svc.fipsHost
+		if ec.dualStack {
+			table = ec.svc.dualFIPSHost
+		}
+		if h, ok := table[p.name]; ok {
+			host = h
+		}
+	}
+	return "https://" + host + "." + region + "." + suffix, nil
+}
+
+// validRegion is a DNS label: AWS's region names are lower-case letters, digits and dashes.
+func validRegion(r string) bool {
+	if len(r) > 63 || r[0] == '-' || r[len(r)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}

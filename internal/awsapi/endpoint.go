@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"regexp"
@@ -16,9 +17,10 @@ type service struct {
 	signingName string // SigV4 service name
 	target      string // X-Amz-Target prefix
 	host        string // endpoint host prefix
-	// fipsHost is the FIPS host prefix per partition name; a partition not listed uses
-	// host+"-fips". dualFIPSHost is the same with dual-stack also on.
-	fipsHost, dualFIPSHost map[string]string
+	// The service's exceptions to the common endpoint forms, by partition name (the SDK's
+	// endpoint rules for the service): fipsHost replaces host+"-fips" when only FIPS is on;
+	// dualSuffix and dualFIPSSuffix replace the partition's dual-stack DNS suffix.
+	fipsHost, dualSuffix, dualFIPSSuffix map[string]string
 }
 
 var (
@@ -28,6 +30,9 @@ var (
 	}
 	secretsService = service{
 		id: "Secrets Manager", signingName: "secretsmanager", target: "secretsmanager", host: "secretsmanager",
+		// Secrets Manager's standard endpoints already answer over IPv6 in these partitions.
+		dualSuffix:     map[string]string{"aws": "amazonaws.com", "aws-us-gov": "amazonaws.com", "aws-cn": "amazonaws.com.cn"},
+		dualFIPSSuffix: map[string]string{"aws": "amazonaws.com", "aws-us-gov": "amazonaws.com"},
 	}
 )
 
@@ -167,18 +172,13 @@ func (ec endpointConfig) url(region string) (string, error) {
 	}
 	p := partitionOf(region)
 	host, suffix := ec.svc.host, p.dnsSuffix
-	if ec.dualStack {
-		suffix = p.dualStackSuffix
-	}
-	if ec.fips {
-		host = ec.svc.host + "-fips"
-		table := ec.svc.fipsHost
-		if ec.dualStack {
-			table = ec.svc.dualFIPSHost
-		}
-		if h, ok := table[p.name]; ok {
-			host = h
-		}
+	switch {
+	case ec.fips && ec.dualStack:
+		host, suffix = ec.svc.host+"-fips", or(ec.svc.dualFIPSSuffix[p.name], p.dualStackSuffix)
+	case ec.fips:
+		host = or(ec.svc.fipsHost[p.name], ec.svc.host+"-fips")
+	case ec.dualStack:
+		suffix = or(ec.svc.dualSuffix[p.name], p.dualStackSuffix)
 	}
 	return "https://" + host + "." + region + "." + suffix, nil
 }
@@ -195,4 +195,19 @@ func validRegion(r string) bool {
 		}
 	}
 	return true
+}
+
+// CheckRegion reports whether region can be used in an endpoint host name.
+func CheckRegion(region string) error {
+	if region == "" || !validRegion(region) {
+		return fmt.Errorf("%q is not a valid AWS region name", region)
+	}
+	return nil
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

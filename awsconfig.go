@@ -18,12 +18,11 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go/logging"
-	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/internal/awsapi"
 )
 
 type clients struct {
@@ -60,14 +59,12 @@ func newClients(ctx context.Context, c *config, lg *logger) (*clients, error) {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = c.retries
 				o.MaxBackoff = 5 * time.Second
-				o.Retryables = append(o.Retryables, fetch.RetryGarbled)
 				// The client-side retry quota exists to shed load from long-lived
 				// processes; one start-up burst must not give up on throttling that the
 				// deadline (--timeout) already bounds.
 				o.RateLimiter = ratelimit.None
 			})
 		}),
-		awsconfig.WithAPIOptions([]func(*middleware.Stack) error{fetch.WithAttempts(fetch.AttemptTimeout(c.timeout))}),
 		// The SDK's own log lines (retries, IMDS fallbacks) are for --verbose only: stderr
 		// keeps one shape. The SDK logs no request or response bodies unless asked to.
 		awsconfig.WithLogger(logging.LoggerFunc(func(_ logging.Classification, format string, v ...any) {
@@ -136,7 +133,11 @@ func newClients(ctx context.Context, c *config, lg *logger) (*clients, error) {
 		}
 		return nil, errNoCredentials(err, watch.tokenTimedOut())
 	}
-	return &clients{ssm: ssm.NewFromConfig(cfg), secrets: &lazySecrets{cfg: cfg}, region: cfg.Region}, nil
+	if err := awsapi.CheckRegion(cfg.Region); err != nil {
+		return nil, &hintError{err: err, hint: "a region is a name like us-east-1; check --region, AWS_REGION and the profile"}
+	}
+	ac := awsapi.Config{AWS: cfg, AttemptTimeout: fetch.AttemptTimeout(c.timeout), UserAgent: userAgent(), Logf: lg.verbosef}
+	return &clients{ssm: awsapi.NewSSM(ac), secrets: awsapi.NewSecretsManager(ac), region: cfg.Region}, nil
 }
 
 const hopLimitHint = "instance metadata did not answer the token request; from a container on EC2 it needs hop limit 2: aws ec2 modify-instance-metadata-options --instance-id ID --http-put-response-hop-limit 2"

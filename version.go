@@ -35,3 +35,12 @@ func versionString() string {
 	}
 	return fmt.Sprintf("secretexec %s (commit %s, %s)", v, c, runtime.Version())
 }
+
+// userAgent is sent with every AWS request; CloudTrail records it, so an audit can tell
+// secretexec's reads from other tools'.
+func userAgent() string {
+	if version == "" {
+		return "secretexec"
+	}
+	return "secretexec/" + version
+}

@@ -74,6 +74,9 @@ func newClient(cfg Config, svc service) *Client {
 	if c.retryer == nil {
 		c.retryer = retry.NewStandard()
 	}
+	if cfg.AWS.RetryMaxAttempts > 0 { // AWS_MAX_ATTEMPTS or the profile's max_attempts, as the SDK's clients
+		c.retryer = retry.AddWithMaxAttempts(c.retryer, cfg.AWS.RetryMaxAttempts)
+	}
 	c.ep = resolveEndpointConfig(cfg.AWS, svc)
 	return c
 }
@@ -97,7 +100,9 @@ func (c *Client) call(ctx context.Context, op string, in, out any, optFns []func
 	var last error // the last attempt's failure that was not the caller's cancellation
 	err = c.retry(ctx, op, func(ctx context.Context) error {
 		md.Attempts++
-		err := c.attempt(ctx, op, url, o.Region, body, out)
+		err := c.timed(ctx, func(actx context.Context) error {
+			return c.attempt(actx, op, url, o.Region, body, out)
+		})
 		if err != nil && ctx.Err() == nil {
 			last = err
 		}
@@ -126,7 +131,7 @@ func (c *Client) retry(ctx context.Context, op string, attempt func(context.Cont
 				return fmt.Errorf("failed to get retry Send token, %w", err)
 			}
 		}
-		err := c.timed(ctx, attempt)
+		err := attempt(ctx)
 		_ = releaseRetry(err)
 		_ = releaseAttempt(err)
 		if err == nil {

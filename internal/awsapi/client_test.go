@@ -267,3 +267,37 @@ func TestErrorWithoutJSON(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestMaxAttemptsFromConfig honours AWS_MAX_ATTEMPTS (aws.Config.RetryMaxAttempts) over
+// the retryer's own count, as the SDK's clients do.
+func TestMaxAttemptsFromConfig(t *testing.T) {
+	s, cfg := emulator(t)
+	cfg.AWS.RetryMaxAttempts = 2
+	s.AddFault(awstest.Fault{Action: "GetParameters", Kind: awstest.Throttle})
+	_, err := NewSSM(cfg).GetParameters(context.Background(), &GetParametersInput{Names: []string{"/app/prod/K01"}})
+	var ae *AttemptsError
+	if !errors.As(err, &ae) || ae.Attempts != 2 || s.Calls("GetParameters") != 2 {
+		t.Fatalf("got %v, %d calls", err, s.Calls("GetParameters"))
+	}
+}
+
+// TestAttemptTimeoutIsLast: when an attempt times out and the caller's deadline ends the
+// backoff, the timeout is what the last attempt got.
+func TestAttemptTimeoutIsLast(t *testing.T) {
+	s, cfg := emulator(t)
+	cfg.AttemptTimeout = 50 * time.Millisecond
+	cfg.AWS.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Hour, nil })
+		})
+	}
+	s.AddFault(awstest.Fault{Action: "GetParameters", Kind: awstest.Hang})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := NewSSM(cfg).GetParameters(ctx, &GetParametersInput{Names: []string{"/a"}})
+	var ae *AttemptsError
+	var te *AttemptTimeoutError
+	if !errors.As(err, &ae) || ae.Attempts != 1 || !errors.As(ae.Last, &te) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v (%#v)", err, ae)
+	}
+}

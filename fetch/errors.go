@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
+
+	"github.com/secretexec/secretexec/internal/awsapi"
 )
 
 var (
@@ -187,7 +189,7 @@ func (e *CollisionError) Error() string {
 func newSourceError(ctx context.Context, src Source, op string, err error) *SourceError {
 	se := &SourceError{Source: src, Op: op, Err: err}
 	var me *retry.MaxAttemptsError
-	var ae *AttemptsError
+	var ae *awsapi.AttemptsError
 	switch {
 	case errors.As(err, &me):
 		se.Attempts = me.Attempt

@@ -1,5 +1,6 @@
 // Package fetch reads secrets from AWS SSM Parameter Store and AWS Secrets Manager. It holds
-// one narrow interface per SDK client, pagination, concurrency and typed, source-naming errors.
+// one narrow interface per client (internal/awsapi's), pagination, concurrency and typed,
+// source-naming errors.
 package fetch
 
 import (
@@ -11,22 +12,21 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/secretexec/secretexec/env"
+	"github.com/secretexec/secretexec/internal/awsapi"
 )
 
-// SSMAPI is the part of the SSM client secretexec uses.
+// SSMAPI is the part of the SSM client secretexec uses; *awsapi.SSM has it.
 type SSMAPI interface {
-	GetParametersByPath(ctx context.Context, params *ssm.GetParametersByPathInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error)
-	GetParameters(ctx context.Context, params *ssm.GetParametersInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
+	GetParametersByPath(ctx context.Context, params *awsapi.GetParametersByPathInput, optFns ...func(*awsapi.Options)) (*awsapi.GetParametersByPathOutput, error)
+	GetParameters(ctx context.Context, params *awsapi.GetParametersInput, optFns ...func(*awsapi.Options)) (*awsapi.GetParametersOutput, error)
 }
 
-// SecretsAPI is the part of the Secrets Manager client secretexec uses.
+// SecretsAPI is the part of the Secrets Manager client secretexec uses; *awsapi.SecretsManager
+// has it.
 type SecretsAPI interface {
-	GetSecretValue(ctx context.Context, params *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	GetSecretValue(ctx context.Context, params *awsapi.GetSecretValueInput, optFns ...func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error)
 }
 
 // Kind says which AWS API a Source reads.
@@ -121,7 +121,7 @@ func (f *Fetcher) fetchPath(ctx context.Context, src Source) (Result, error) {
 		prefix += "/"
 	}
 	byName := map[string]string{} // variable name -> key, to report collisions
-	in := &ssm.GetParametersByPathInput{
+	in := &awsapi.GetParametersByPathInput{
 		Path:           aws.String(src.Path),
 		Recursive:      aws.Bool(src.Recursive),
 		WithDecryption: aws.Bool(true),
@@ -138,7 +138,7 @@ func (f *Fetcher) fetchPath(ctx context.Context, src Source) (Result, error) {
 		}
 		// A page that needed retries (throttling, above all) means the account is at its
 		// request rate: listing would only add requests to a fleet start, so page on.
-		if ar, ok := retry.GetAttemptResults(out.ResultMetadata); ok && len(ar.Results) > 1 {
+		if out.ResultMetadata.Attempts > 1 {
 			retried = true
 		}
 		params = appendParams(params, out.Parameters)

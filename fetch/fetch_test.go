@@ -12,13 +12,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/internal/awsapi"
 )
 
 // canary is in every value the fakes return; no error or hint may ever hold it.
@@ -26,32 +24,32 @@ const canary = "CANARY-c4n4ry-9d2e"
 
 // fakeSSM answers GetParametersByPath with byPath and records a copy of every request.
 type fakeSSM struct {
-	byPath func(ctx context.Context, in *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error)
+	byPath func(ctx context.Context, in *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error)
 
 	mu    sync.Mutex
-	calls []ssm.GetParametersByPathInput
+	calls []awsapi.GetParametersByPathInput
 }
 
-func (f *fakeSSM) GetParametersByPath(ctx context.Context, in *ssm.GetParametersByPathInput, _ ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error) {
+func (f *fakeSSM) GetParametersByPath(ctx context.Context, in *awsapi.GetParametersByPathInput, _ ...func(*awsapi.Options)) (*awsapi.GetParametersByPathOutput, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, *in) // a copy: the caller reuses in for the next page
 	f.mu.Unlock()
 	return f.byPath(ctx, in)
 }
 
-func (f *fakeSSM) GetParameters(context.Context, *ssm.GetParametersInput, ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
+func (f *fakeSSM) GetParameters(context.Context, *awsapi.GetParametersInput, ...func(*awsapi.Options)) (*awsapi.GetParametersOutput, error) {
 	return nil, errors.New("fake: GetParameters is not expected")
 }
 
 // fakeSecrets answers GetSecretValue with get and records the ids asked for.
 type fakeSecrets struct {
-	get func(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	get func(ctx context.Context, in *awsapi.GetSecretValueInput, optFns []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error)
 
 	mu  sync.Mutex
 	ids []string
 }
 
-func (f *fakeSecrets) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+func (f *fakeSecrets) GetSecretValue(ctx context.Context, in *awsapi.GetSecretValueInput, optFns ...func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
 	f.mu.Lock()
 	f.ids = append(f.ids, aws.ToString(in.SecretId))
 	f.mu.Unlock()
@@ -64,41 +62,41 @@ var (
 )
 
 // params builds parameters from "NAME=VALUE" pairs.
-func params(kvs ...string) []ssmtypes.Parameter {
-	var out []ssmtypes.Parameter
+func params(kvs ...string) []awsapi.Parameter {
+	var out []awsapi.Parameter
 	for _, kv := range kvs {
 		k, v, _ := strings.Cut(kv, "=")
-		out = append(out, ssmtypes.Parameter{Name: aws.String(k), Value: aws.String(v)})
+		out = append(out, awsapi.Parameter{Name: aws.String(k), Value: aws.String(v)})
 	}
 	return out
 }
 
 // ssmPaths answers each path with one page of its parameters, and an empty page for others.
-func ssmPaths(byPath map[string][]ssmtypes.Parameter) *fakeSSM {
-	return &fakeSSM{byPath: func(_ context.Context, in *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
-		return &ssm.GetParametersByPathOutput{Parameters: byPath[aws.ToString(in.Path)]}, nil
+func ssmPaths(byPath map[string][]awsapi.Parameter) *fakeSSM {
+	return &fakeSSM{byPath: func(_ context.Context, in *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
+		return &awsapi.GetParametersByPathOutput{Parameters: byPath[aws.ToString(in.Path)]}, nil
 	}}
 }
 
 // secretStrings answers each id with its SecretString, and ResourceNotFoundException for others.
 func secretStrings(byID map[string]string) *fakeSecrets {
-	return &fakeSecrets{get: func(_ context.Context, in *secretsmanager.GetSecretValueInput, _ []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	return &fakeSecrets{get: func(_ context.Context, in *awsapi.GetSecretValueInput, _ []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
 		s, ok := byID[aws.ToString(in.SecretId)]
 		if !ok {
 			return nil, &smithy.GenericAPIError{Code: "ResourceNotFoundException", Message: "Secrets Manager can't find the specified secret."}
 		}
-		return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(s)}, nil
+		return &awsapi.GetSecretValueOutput{SecretString: aws.String(s)}, nil
 	}}
 }
 
 func ssmFailing(err error) *fakeSSM {
-	return &fakeSSM{byPath: func(context.Context, *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
+	return &fakeSSM{byPath: func(context.Context, *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
 		return nil, err
 	}}
 }
 
 func secretsFailing(err error) *fakeSecrets {
-	return &fakeSecrets{get: func(context.Context, *secretsmanager.GetSecretValueInput, []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	return &fakeSecrets{get: func(context.Context, *awsapi.GetSecretValueInput, []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
 		return nil, err
 	}}
 }
@@ -159,7 +157,7 @@ func TestFetchPathPaginates(t *testing.T) {
 		t.Run(fmt.Sprintf("recursive=%v", recursive), func(t *testing.T) {
 			pages := []struct {
 				token  string // the NextToken the request must carry
-				params []ssmtypes.Parameter
+				params []awsapi.Parameter
 				next   string
 			}{
 				{"", params("/app/prod/C=c"+canary, "/app/prod/A=a"+canary), "t1"},
@@ -167,7 +165,7 @@ func TestFetchPathPaginates(t *testing.T) {
 				{"t2", params("/app/prod/B=b"+canary, "/app/prod/D=d"+canary), ""},
 			}
 			var fake *fakeSSM
-			fake = &fakeSSM{byPath: func(_ context.Context, in *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
+			fake = &fakeSSM{byPath: func(_ context.Context, in *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
 				fake.mu.Lock()
 				n := len(fake.calls) - 1
 				fake.mu.Unlock()
@@ -178,7 +176,7 @@ func TestFetchPathPaginates(t *testing.T) {
 				if got := aws.ToString(in.NextToken); got != p.token {
 					return nil, fmt.Errorf("fake: request %d has NextToken %q, want %q", n+1, got, p.token)
 				}
-				out := &ssm.GetParametersByPathOutput{Parameters: p.params}
+				out := &awsapi.GetParametersByPathOutput{Parameters: p.params}
 				if p.next != "" {
 					out.NextToken = aws.String(p.next)
 				}
@@ -231,7 +229,7 @@ func TestFetchPathNames(t *testing.T) {
 	tests := []struct {
 		name   string
 		path   string
-		params []ssmtypes.Parameter
+		params []awsapi.Parameter
 		want   []string
 	}{
 		{"direct children", "/auraxis/prod", params("/auraxis/prod/DB_PASS=p", "/auraxis/prod/DB_HOST=h"), []string{"DB_HOST=h", "DB_PASS=p"}},
@@ -241,11 +239,11 @@ func TestFetchPathNames(t *testing.T) {
 		{"leading digit", "/app", params("/app/1KEY=1"), []string{"_1KEY=1"}},
 		{"the root path", "/", params("/DB_PASS=1", "/a/b=2"), []string{"DB_PASS=1", "a_b=2"}},
 		{"path given with a trailing slash", "/app/", params("/app/K=1"), []string{"K=1"}},
-		{"values byte for byte", "/app", []ssmtypes.Parameter{{Name: aws.String("/app/V"), Value: aws.String(" a\n'\"$x #=\\ ")}}, []string{"V= a\n'\"$x #=\\ "}},
+		{"values byte for byte", "/app", []awsapi.Parameter{{Name: aws.String("/app/V"), Value: aws.String(" a\n'\"$x #=\\ ")}}, []string{"V= a\n'\"$x #=\\ "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &fetch.Fetcher{SSM: ssmPaths(map[string][]ssmtypes.Parameter{tt.path: tt.params})}
+			f := &fetch.Fetcher{SSM: ssmPaths(map[string][]awsapi.Parameter{tt.path: tt.params})}
 			res, err := f.Fetch(context.Background(), []fetch.Source{{Kind: fetch.SSMPath, Path: tt.path, Recursive: true}})
 			if err != nil {
 				t.Fatal(err)
@@ -258,7 +256,7 @@ func TestFetchPathNames(t *testing.T) {
 }
 
 func TestFetchPathCollision(t *testing.T) {
-	f := &fetch.Fetcher{SSM: ssmPaths(map[string][]ssmtypes.Parameter{
+	f := &fetch.Fetcher{SSM: ssmPaths(map[string][]awsapi.Parameter{
 		"/app": params("/app/db-pass="+canary+"1", "/app/db_pass="+canary+"2"),
 	})}
 	_, err := f.Fetch(context.Background(), []fetch.Source{path("/app")})
@@ -278,11 +276,11 @@ func TestFetchPathCollision(t *testing.T) {
 
 func TestFetchPathCollisionAcrossPages(t *testing.T) {
 	var fake *fakeSSM
-	fake = &fakeSSM{byPath: func(_ context.Context, in *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
+	fake = &fakeSSM{byPath: func(_ context.Context, in *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
 		if in.NextToken == nil {
-			return &ssm.GetParametersByPathOutput{Parameters: params("/app/a.b=" + canary), NextToken: aws.String("t")}, nil
+			return &awsapi.GetParametersByPathOutput{Parameters: params("/app/a.b=" + canary), NextToken: aws.String("t")}, nil
 		}
-		return &ssm.GetParametersByPathOutput{Parameters: params("/app/a/b=" + canary)}, nil
+		return &awsapi.GetParametersByPathOutput{Parameters: params("/app/a/b=" + canary)}, nil
 	}}
 	f := &fetch.Fetcher{SSM: fake}
 	_, err := f.Fetch(context.Background(), []fetch.Source{{Kind: fetch.SSMPath, Path: "/app", Recursive: true}})
@@ -303,7 +301,7 @@ func TestFetchPathParameterNotBelowPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &fetch.Fetcher{SSM: ssmPaths(map[string][]ssmtypes.Parameter{
+			f := &fetch.Fetcher{SSM: ssmPaths(map[string][]awsapi.Parameter{
 				"/app/prod": params("/app/prod/OK=1", tt.param+"="+canary),
 			})}
 			_, err := f.Fetch(context.Background(), []fetch.Source{path("/app/prod")})
@@ -463,8 +461,8 @@ func TestFetchSecretBind(t *testing.T) {
 func TestFetchSecretBinary(t *testing.T) {
 	for _, bind := range []string{"", "BLOB"} {
 		t.Run("bind="+bind, func(t *testing.T) {
-			fake := &fakeSecrets{get: func(context.Context, *secretsmanager.GetSecretValueInput, []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-				return &secretsmanager.GetSecretValueOutput{SecretBinary: []byte(canary)}, nil
+			fake := &fakeSecrets{get: func(context.Context, *awsapi.GetSecretValueInput, []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
+				return &awsapi.GetSecretValueOutput{SecretBinary: []byte(canary)}, nil
 			}}
 			f := &fetch.Fetcher{Secrets: fake}
 			_, err := f.Fetch(context.Background(), []fetch.Source{{Kind: fetch.Secret, SecretID: "bin", Bind: bind}})
@@ -509,17 +507,17 @@ func (b *barrier) wait(ctx context.Context) error {
 
 func TestFetchConcurrent(t *testing.T) {
 	b := newBarrier(2)
-	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
+	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
 		if err := b.wait(ctx); err != nil {
 			return nil, err
 		}
-		return &ssm.GetParametersByPathOutput{Parameters: params("/app/A=1")}, nil
+		return &awsapi.GetParametersByPathOutput{Parameters: params("/app/A=1")}, nil
 	}}
-	secretsFake := &fakeSecrets{get: func(ctx context.Context, _ *secretsmanager.GetSecretValueInput, _ []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	secretsFake := &fakeSecrets{get: func(ctx context.Context, _ *awsapi.GetSecretValueInput, _ []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
 		if err := b.wait(ctx); err != nil {
 			return nil, err
 		}
-		return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(`{"B":"2"}`)}, nil
+		return &awsapi.GetSecretValueOutput{SecretString: aws.String(`{"B":"2"}`)}, nil
 	}}
 	f := &fetch.Fetcher{SSM: ssmFake, Secrets: secretsFake}
 	res, err := f.Fetch(context.Background(), []fetch.Source{path("/app"), secret("s")})
@@ -540,7 +538,7 @@ func TestFetchResultOrder(t *testing.T) {
 	for _, p := range paths {
 		done[p] = make(chan struct{})
 	}
-	fake := &fakeSSM{byPath: func(ctx context.Context, in *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
+	fake := &fakeSSM{byPath: func(ctx context.Context, in *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
 		p := aws.ToString(in.Path)
 		defer close(done[p])
 		for i, q := range paths[:len(paths)-1] {
@@ -555,7 +553,7 @@ func TestFetchResultOrder(t *testing.T) {
 				return nil, errors.New("fake: the next source never finished: sources are not fetched in parallel")
 			}
 		}
-		return &ssm.GetParametersByPathOutput{Parameters: params(p + "/K=" + p)}, nil
+		return &awsapi.GetParametersByPathOutput{Parameters: params(p + "/K=" + p)}, nil
 	}}
 	f := &fetch.Fetcher{SSM: fake}
 	var sources []fetch.Source
@@ -763,7 +761,7 @@ func TestFetchErrorMapping(t *testing.T) {
 // failed in.
 func TestFetchErrorsJoinedInOrder(t *testing.T) {
 	secretFailed := make(chan struct{})
-	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
+	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
 		select { // fail after the secret, which comes later on the command line
 		case <-secretFailed:
 		case <-time.After(2 * time.Second):
@@ -771,7 +769,7 @@ func TestFetchErrorsJoinedInOrder(t *testing.T) {
 		}
 		return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "denied"}
 	}}
-	secretsFake := &fakeSecrets{get: func(context.Context, *secretsmanager.GetSecretValueInput, []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	secretsFake := &fakeSecrets{get: func(context.Context, *awsapi.GetSecretValueInput, []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
 		defer close(secretFailed)
 		return nil, &smithy.GenericAPIError{Code: "ResourceNotFoundException", Message: "not found"}
 	}}
@@ -787,7 +785,7 @@ func TestFetchErrorsJoinedInOrder(t *testing.T) {
 // One failing source does not wait for a hanging one: the others get a short grace and are
 // cancelled, and only the cause is reported.
 func TestFetchFailFastWithAHangingSource(t *testing.T) {
-	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
+	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -808,7 +806,7 @@ func TestFetchFailFastWithAHangingSource(t *testing.T) {
 
 // When the caller's deadline ends the fetch, the error says which source was cut short.
 func TestFetchDeadline(t *testing.T) {
-	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
+	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}}
@@ -841,13 +839,13 @@ func TestFetchSecretRegionFromARN(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got string
-			fake := &fakeSecrets{get: func(_ context.Context, _ *secretsmanager.GetSecretValueInput, optFns []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-				o := secretsmanager.Options{Region: tt.region}
+			fake := &fakeSecrets{get: func(_ context.Context, _ *awsapi.GetSecretValueInput, optFns []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
+				o := awsapi.Options{Region: tt.region}
 				for _, fn := range optFns {
 					fn(&o)
 				}
 				got = o.Region
-				return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(`{"K":"v"}`)}, nil
+				return &awsapi.GetSecretValueOutput{SecretString: aws.String(`{"K":"v"}`)}, nil
 			}}
 			f := &fetch.Fetcher{Secrets: fake, Region: tt.region}
 			if _, err := f.Fetch(context.Background(), []fetch.Source{secret(tt.id)}); err != nil {
@@ -905,7 +903,7 @@ func TestSourceString(t *testing.T) {
 // Every way a source can fail, with the canary in every value the fakes hold: no message
 // and no hint may show one.
 func TestErrorsNeverHoldValues(t *testing.T) {
-	ssmSources := map[string][]ssmtypes.Parameter{
+	ssmSources := map[string][]awsapi.Parameter{
 		"/collide":  params("/collide/a-b="+canary, "/collide/a_b="+canary),
 		"/outside":  params("/outsider/X=" + canary),
 		"/self":     params("/self=" + canary),
@@ -913,14 +911,14 @@ func TestErrorsNeverHoldValues(t *testing.T) {
 		"/denied":   nil,
 		"/throttle": nil,
 	}
-	ssmFake := &fakeSSM{byPath: func(_ context.Context, in *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
+	ssmFake := &fakeSSM{byPath: func(_ context.Context, in *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
 		switch p := aws.ToString(in.Path); p {
 		case "/denied":
 			return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "denied"}
 		case "/throttle":
 			return nil, &retry.MaxAttemptsError{Attempt: 3, Err: &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}}
 		default:
-			return &ssm.GetParametersByPathOutput{Parameters: ssmSources[p]}, nil
+			return &awsapi.GetParametersByPathOutput{Parameters: ssmSources[p]}, nil
 		}
 	}}
 	secrets := map[string]string{
@@ -940,12 +938,12 @@ func TestErrorsNeverHoldValues(t *testing.T) {
 		"emptykey":  `{"": "` + canary + `"}`,
 		"ctrl":      "{\"K\": \"" + canary + "\x01\"}",
 	}
-	secretsFake := &fakeSecrets{get: func(_ context.Context, in *secretsmanager.GetSecretValueInput, _ []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	secretsFake := &fakeSecrets{get: func(_ context.Context, in *awsapi.GetSecretValueInput, _ []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
 		id := aws.ToString(in.SecretId)
 		if id == "binary" {
-			return &secretsmanager.GetSecretValueOutput{SecretBinary: []byte(canary)}, nil
+			return &awsapi.GetSecretValueOutput{SecretBinary: []byte(canary)}, nil
 		}
-		return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(secrets[id])}, nil
+		return &awsapi.GetSecretValueOutput{SecretString: aws.String(secrets[id])}, nil
 	}}
 	var sources []fetch.Source
 	for p := range ssmSources {

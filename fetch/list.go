@@ -8,15 +8,19 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/secretexec/secretexec/internal/awsapi"
 )
 
 // describer is the optional part of the SSM client that lists a path's names, 50 a page.
-// *ssm.Client has it; a client without it reads every path by GetParametersByPath alone.
+// *awsapi.SSM has it; a client without it reads every path by GetParametersByPath alone.
 type describer interface {
-	DescribeParameters(ctx context.Context, params *ssm.DescribeParametersInput, optFns ...func(*ssm.Options)) (*ssm.DescribeParametersOutput, error)
+	DescribeParameters(ctx context.Context, params *awsapi.DescribeParametersInput, optFns ...func(*awsapi.Options)) (*awsapi.DescribeParametersOutput, error)
 }
+
+// The command's client must have it, or every large path would be read page by page
+// without a word: checked at compile time.
+var _ describer = (*awsapi.SSM)(nil)
 
 const (
 	describePage = 50 // AWS's maximum for DescribeParameters
@@ -69,7 +73,7 @@ func worthListing(pages int, elapsed time.Duration) bool {
 // GetParametersByPath paging, which is no snapshot either: a name listed but deleted before
 // GetParameters reads it comes back in InvalidParameters and is left out, as if the listing
 // had come a moment later.
-func (f *Fetcher) pathRest(ctx context.Context, src Source, d describer, in *ssm.GetParametersByPathInput, first []param) ([]param, int, error) {
+func (f *Fetcher) pathRest(ctx context.Context, src Source, d describer, in *awsapi.GetParametersByPathInput, first []param) ([]param, int, error) {
 	st := &pathState{have: make(map[string]string, 2*len(first))}
 	for _, p := range first {
 		st.have[p.name] = p.value
@@ -126,7 +130,7 @@ func (f *Fetcher) pathRest(ctx context.Context, src Source, d describer, in *ssm
 
 // pagePath reads GetParametersByPath pages from in.NextToken until the path ends (nil) or
 // stop is closed (the token to go on from).
-func (f *Fetcher) pagePath(ctx context.Context, st *pathState, in ssm.GetParametersByPathInput, stop <-chan struct{}) (*string, error) {
+func (f *Fetcher) pagePath(ctx context.Context, st *pathState, in awsapi.GetParametersByPathInput, stop <-chan struct{}) (*string, error) {
 	for {
 		select {
 		case <-stop:
@@ -164,9 +168,9 @@ func (f *Fetcher) listPath(ctx context.Context, src Source, d describer, st *pat
 	if src.Recursive {
 		option = "Recursive"
 	}
-	din := &ssm.DescribeParametersInput{
+	din := &awsapi.DescribeParametersInput{
 		MaxResults: aws.Int32(describePage),
-		ParameterFilters: []types.ParameterStringFilter{{
+		ParameterFilters: []awsapi.ParameterStringFilter{{
 			Key: aws.String("Path"), Option: aws.String(option), Values: []string{src.Path},
 		}},
 	}
@@ -203,7 +207,7 @@ pages:
 				defer wg.Done()
 				defer func() { <-sem }()
 				st.call()
-				out, err := f.SSM.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
+				out, err := f.SSM.GetParameters(ctx, &awsapi.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
 				if err != nil {
 					fail(err)
 					return
@@ -233,11 +237,11 @@ func inPath(name string, src Source) bool {
 	return ok && rest != "" && (src.Recursive || !strings.Contains(rest, "/"))
 }
 
-// param is a parameter's name and value: all secretexec keeps of the SDK's Parameter, so
-// that a large path holds 32 bytes per parameter rather than the SDK's whole struct.
+// param is a parameter's name and value: all secretexec keeps of awsapi.Parameter, so
+// that a large path holds 32 bytes per parameter rather than the whole struct.
 type param struct{ name, value string }
 
-func appendParams(to []param, ps []types.Parameter) []param {
+func appendParams(to []param, ps []awsapi.Parameter) []param {
 	for _, p := range ps {
 		to = append(to, param{aws.ToString(p.Name), aws.ToString(p.Value)})
 	}
@@ -257,7 +261,7 @@ func (s *pathState) call() {
 	s.mu.Unlock()
 }
 
-func (s *pathState) add(ps []types.Parameter) {
+func (s *pathState) add(ps []awsapi.Parameter) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range ps {

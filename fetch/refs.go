@@ -10,9 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/secretexec/secretexec/internal/awsapi"
 	"github.com/secretexec/secretexec/ref"
 )
 
@@ -348,16 +347,16 @@ func (f *Fetcher) FetchAll(ctx context.Context, sources []Source, refs []VarRef)
 func (f *Fetcher) getSecret(ctx context.Context, j *secretJob) bool {
 	k := j.key
 	src := Source{Kind: Secret, SecretID: k.id}
-	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(k.id)}
+	in := &awsapi.GetSecretValueInput{SecretId: aws.String(k.id)}
 	if k.stage != "" {
 		in.VersionStage = aws.String(k.stage)
 	}
 	if k.versionID != "" {
 		in.VersionId = aws.String(k.versionID)
 	}
-	var opts []func(*secretsmanager.Options)
+	var opts []func(*awsapi.Options)
 	if k.region != f.Region {
-		opts = append(opts, func(o *secretsmanager.Options) { o.Region = k.region })
+		opts = append(opts, func(o *awsapi.Options) { o.Region = k.region })
 	}
 	j.calls = 1
 	out, err := f.Secrets.GetSecretValue(ctx, in, opts...)
@@ -384,11 +383,11 @@ func (f *Fetcher) getParameters(ctx context.Context, batch []*paramJob) bool {
 	for i, j := range batch {
 		names[i] = j.key.name
 	}
-	var opts []func(*ssm.Options)
+	var opts []func(*awsapi.Options)
 	if region != f.Region {
-		opts = append(opts, func(o *ssm.Options) { o.Region = region })
+		opts = append(opts, func(o *awsapi.Options) { o.Region = region })
 	}
-	out, err := f.SSM.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(true)}, opts...)
+	out, err := f.SSM.GetParameters(ctx, &awsapi.GetParametersInput{Names: names, WithDecryption: aws.Bool(true)}, opts...)
 	if err != nil {
 		se := newSourceError(ctx, Source{}, "GetParameters", err)
 		se.Region = region

@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-
 	"github.com/secretexec/secretexec/fetch"
 	"github.com/secretexec/secretexec/internal/awstest"
 	"github.com/secretexec/secretexec/ref"
@@ -44,7 +41,7 @@ func TestFetchAllIsConcurrent(t *testing.T) {
 	}
 	srv.AddFault(awstest.Fault{Action: "*", Kind: awstest.Slow, Delay: 200 * time.Millisecond})
 	cfg := srv.Config()
-	f := &fetch.Fetcher{SSM: ssm.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg), Region: cfg.Region}
+	f := &fetch.Fetcher{SSM: ssmClient(cfg), Secrets: secretsClient(cfg), Region: cfg.Region}
 	_, got, err := f.FetchAll(ctx, nil, refs)
 	if err != nil {
 		t.Fatal(err)

@@ -191,7 +191,6 @@ func TestFetchFailedCallsDeadline(t *testing.T) {
 		want       string // the whole message, a regular expression
 		deadline   bool   // errors.Is(err, context.DeadlineExceeded)
 		code       string
-		skip       string // why the case cannot pass yet
 	}{
 		{
 			// The deadline ends the only attempt: nothing was answered.
@@ -229,18 +228,10 @@ func TestFetchFailedCallsDeadline(t *testing.T) {
 			backoff:    5 * time.Second,
 			perAttempt: 50 * time.Millisecond,
 			want:       `^ssm path "/app": no answer within 50ms$`,
-			// awsapi's call records an attempt's failure as AttemptsError.Last only when the
-			// attempt's own context is still live, so an attempt its AttemptTimeout cut short
-			// is never recorded (client.go, call): the error says "no answer before the
-			// deadline". fetch's old middleware recorded it.
-			skip: "awsapi does not record an attempt that timed out as AttemptsError.Last",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.skip != "" {
-				t.Skip(tt.skip)
-			}
 			srv.ClearFaults()
 			srv.AddFault(awstest.Fault{Action: "GetParametersByPath", Kind: tt.fault})
 			defer srv.ClearFaults()

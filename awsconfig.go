@@ -136,6 +136,10 @@ func newClients(ctx context.Context, c *config, lg *logger) (*clients, error) {
 	if err := awsapi.CheckRegion(cfg.Region); err != nil {
 		return nil, &hintError{err: err, hint: "a region is a name like us-east-1; check --region, AWS_REGION and the profile"}
 	}
+	if cfg.HTTPClient == nil {
+		// One transport for both services: their connections share its pool and setup.
+		cfg.HTTPClient = awshttp.NewBuildableClient()
+	}
 	ac := awsapi.Config{AWS: cfg, AttemptTimeout: fetch.AttemptTimeout(c.timeout), UserAgent: userAgent(), Logf: lg.verbosef}
 	return &clients{ssm: awsapi.NewSSM(ac), secrets: awsapi.NewSecretsManager(ac), region: cfg.Region}, nil
 }

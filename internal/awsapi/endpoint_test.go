@@ -22,7 +22,8 @@ var regions = []string{
 	"cn-north-1", "cn-northwest-1", "us-gov-west-1", "us-gov-east-1",
 	"us-iso-east-1", "us-isob-east-1", "eu-isoe-west-1", "us-isof-south-1", "eusc-de-east-1",
 	"aws-global", "aws-cn-global", "aws-us-gov-global", "aws-iso-b-global",
-	"xx-moon-1", "local", "US-EAST-1",
+	"xx-moon-1", "local", "US-EAST-1", "us-east_x-1", "us-east-1a", "us--1", "cn-north-", "us-gov-1",
+	"eusc-fr-east-1", "us-iso-east-1-b", "eu-isoe-west-01", "ap_x-south-1",
 }
 
 // sdkURL resolves an endpoint with the SDK's own rules for the service.
@@ -54,6 +55,15 @@ func TestEndpointsMatchSDKRules(t *testing.T) {
 					for _, custom := range []string{"", "http://127.0.0.1:4566"} {
 						want, werr := sdkURL(t, svc, region, fips, dual, custom)
 						got, gerr := endpointConfig{svc: svc, custom: custom, fips: fips, dualStack: dual}.url(region)
+						if custom == "" && !validRegion(region) {
+							// Stricter than the SDK on purpose: a region that is not a DNS
+							// label ("us-east_x-1") fails here, not at the DNS lookup.
+							if gerr == nil {
+								t.Errorf("%s %q: got %q, want an error", svc.id, region, got)
+							}
+							checked++
+							continue
+						}
 						if (werr != nil) != (gerr != nil) || got != want {
 							t.Errorf("%s %s fips=%v dual=%v custom=%q: got %q, %v; the SDK: %q, %v", svc.id, region, fips, dual, custom, got, gerr, want, werr)
 						}

@@ -143,8 +143,9 @@ func (c *Client) retry(ctx context.Context, op string, attempt func(context.Cont
 		if maxAttempts > 0 && n >= maxAttempts {
 			return &retry.MaxAttemptsError{Attempt: n, Err: err}
 		}
-		if releaseRetry, err = c.retryToken(ctx, err); err != nil {
-			return err
+		var terr error
+		if releaseRetry, terr = c.retryToken(ctx, err); terr != nil {
+			return terr
 		}
 		delay, derr := c.retryer.RetryDelay(n, err)
 		if derr != nil {

@@ -301,3 +301,32 @@ func TestAttemptTimeoutIsLast(t *testing.T) {
 		t.Fatalf("got %v (%#v)", err, ae)
 	}
 }
+
+// TestBackoffSeesTheError: the retryer's delay depends on the error (AWS's retry behaviour
+// waits longer after throttling: a 1 s base instead of 50 ms), so the delay must be asked
+// with the attempt's error. A fleet start once retried throttled calls at the short
+// delays and ran out of attempts.
+func TestBackoffSeesTheError(t *testing.T) {
+	s, cfg := emulator(t)
+	var codes []string
+	cfg.AWS.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Backoff = retry.BackoffDelayerFunc(func(_ int, err error) (time.Duration, error) {
+				var apiErr smithy.APIError
+				if errors.As(err, &apiErr) {
+					codes = append(codes, apiErr.ErrorCode())
+				} else {
+					codes = append(codes, fmt.Sprint(err))
+				}
+				return time.Millisecond, nil
+			})
+		})
+	}
+	s.AddFault(awstest.Fault{Action: "GetParameters", Kind: awstest.Throttle, Count: 2})
+	if _, err := NewSSM(cfg).GetParameters(context.Background(), &GetParametersInput{Names: []string{"/app/prod/K01"}}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(codes, ",") != "ThrottlingException,ThrottlingException" {
+		t.Fatalf("backoff asked with %q", codes)
+	}
+}

@@ -182,7 +182,7 @@ func (s *Server) Close() {
 	})
 }
 
-// Config returns an isolated SDK config aimed at the proxy: static credentials "test"/"test",
+// Config returns an isolated SDK config aimed at the proxy: the static test credentials,
 // region us-east-1, no shared config files, no environment. Tests change what they need,
 // e.g. RetryMaxAttempts.
 func (s *Server) Config() aws.Config {
@@ -190,15 +190,15 @@ func (s *Server) Config() aws.Config {
 }
 
 // Env is the whole AWS environment of a process under test that talks to endpoint, the
-// counterpart of Config for a child process: static credentials "test"/"test", region
+// counterpart of Config for a child process: the static test credentials, region
 // us-east-1, shared config and credentials files that do not exist (below dir) and no
 // instance metadata. Callers add PATH, HOME and whatever else the process needs.
 func Env(endpoint, dir string) []string {
 	return []string{
 		"AWS_ENDPOINT_URL=" + endpoint,
 		"AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=test",
-		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
 		"AWS_CONFIG_FILE=" + filepath.Join(dir, ".aws-none", "config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, ".aws-none", "credentials"),
 		"AWS_EC2_METADATA_DISABLED=true",

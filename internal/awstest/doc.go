@@ -71,7 +71,7 @@
 // for in-region round trips in benchmarks.
 //
 // Every request that reaches the proxy is counted and logged ([Server.Calls],
-// [Server.TotalCalls], [Server.Requests]), including the ones a fault answered. The log
-// records the region each request was signed for: kumo ignores regions, so a test of
-// cross-region reads asserts the signing region instead.
+// [Server.TotalCalls], [Server.Requests]), including the ones a fault answered or the
+// signature check refused. The log records the region each request was signed for: kumo
+// ignores regions, so a test of cross-region reads asserts the signing region instead.
 package awstest

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/secretexec/secretexec/internal/awstest"
 )
 
 // fakeIMDS is an instance-metadata endpoint for scripts, in one of these modes:
@@ -126,7 +128,9 @@ func ec2Handler(region string) http.Handler {
 		case strings.HasPrefix(p, "/latest/meta-data/iam/security-credentials/app-role"):
 			now := time.Now().UTC()
 			json.NewEncoder(w).Encode(map[string]string{
-				"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": "test", "SecretAccessKey": "test", "Token": "test",
+				"Code": "Success", "Type": "AWS-HMAC",
+				// The temporary form of the test credentials, the one the emulator accepts.
+				"AccessKeyId": awstest.AccessKeyID, "SecretAccessKey": awstest.SecretAccessKey, "Token": awstest.SessionToken,
 				"LastUpdated": now.Format(time.RFC3339), "Expiration": now.Add(6 * time.Hour).Format(time.RFC3339),
 			})
 		default:

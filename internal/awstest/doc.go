@@ -7,7 +7,7 @@
 // [Start] (or [New] in a test) runs kumo on 127.0.0.1 and a proxy in front of it, also on
 // 127.0.0.1. Clients under test talk to [Server.URL] (the proxy; put it in AWS_ENDPOINT_URL).
 // The seeding helpers ([Server.PutParameter], [Server.CreateSecret], ...) talk to kumo
-// directly with an isolated SDK config (static "test"/"test" credentials, us-east-1, no shared
+// directly with an isolated SDK config (the static test credentials, us-east-1, no shared
 // config files), so seeding is never counted and never meets a fault.
 //
 // kumo keeps its state in package-level singletons: every kumo server of one process shares
@@ -19,6 +19,18 @@
 //
 // These are always on; kumo (v0.33.1) does not have them, real AWS does:
 //
+//   - Signature Version 4, checked on every request before anything else, and answered as
+//     SSM and Secrets Manager answer (HTTP 400, JSON 1.1 error): no Authorization header is
+//     MissingAuthenticationTokenException; a malformed one IncompleteSignatureException; an
+//     access key other than [AccessKeyID] (or a session token other than none and
+//     [SessionToken]) UnrecognizedClientException; and InvalidSignatureException for a
+//     signature that does not match the canonical request (method, path, query, the headers
+//     named in SignedHeaders, the body's SHA-256), an X-Amz-Date more than 5 minutes from the
+//     server's clock ([WithClock]), a credential scope whose service is not the target's
+//     (ssm, secretsmanager), whose region is not a region name or whose date is not
+//     X-Amz-Date's, and host, X-Amz-Date or X-Amz-Security-Token not signed. Headers that are
+//     not signed are ignored, as AWS does. Every answer carries the server's time in Date, from
+//     which clients correct clock skew.
 //   - Request limits, answered with ValidationException (HTTP 400) in AWS's wording:
 //     GetParametersByPath MaxResults 1..10, GetParameters 1..10 Names, DescribeParameters
 //     MaxResults 1..50, BatchGetSecretValue at most 20 SecretIdList entries and MaxResults 1..20.
@@ -59,7 +71,7 @@
 // for in-region round trips in benchmarks.
 //
 // Every request that reaches the proxy is counted and logged ([Server.Calls],
-// [Server.TotalCalls], [Server.Requests]), including the ones a fault answered. The log
-// records the region each request was signed for: kumo ignores regions, so a test of
-// cross-region reads asserts the signing region instead.
+// [Server.TotalCalls], [Server.Requests]), including the ones a fault answered or the
+// signature check refused. The log records the region each request was signed for: kumo
+// ignores regions, so a test of cross-region reads asserts the signing region instead.
 package awstest

@@ -20,7 +20,7 @@ import (
 func isolatedConfig(endpoint string, tr http.RoundTripper) aws.Config {
 	return aws.Config{
 		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 		HTTPClient:   &http.Client{Transport: tr},
 		BaseEndpoint: aws.String(endpoint),
 	}

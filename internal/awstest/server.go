@@ -53,6 +53,7 @@ type Server struct {
 	faults   []*faultState
 	latency  time.Duration
 	bucket   *tokenBucket
+	clock    func() time.Time            // see WithClock; nil: time.Now
 	history  map[string][]paramVersion   // parameter name -> versions seeded through the helper
 	labels   map[string]map[string]int64 // parameter name -> label -> version
 	previous map[string]string           // secret name -> the version id that is AWSPREVIOUS
@@ -88,6 +89,12 @@ func WithFaults(fs ...Fault) Option {
 		}
 	}
 }
+
+// WithClock sets the server's clock: what the SigV4 check compares X-Amz-Date with (AWS refuses
+// a signature more than 5 minutes from its time) and what the Date header of every answer says
+// (what clients correct their clock skew from). A test moves it to make a client's clock look
+// wrong without sleeping or changing the client. The default is time.Now.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.clock = now } }
 
 // Start starts kumo and the proxy, both on 127.0.0.1 with random ports. It waits until any
 // other Server of this process is closed (kumo's state is process-wide) and then deletes the
@@ -175,7 +182,7 @@ func (s *Server) Close() {
 	})
 }
 
-// Config returns an isolated SDK config aimed at the proxy: static credentials "test"/"test",
+// Config returns an isolated SDK config aimed at the proxy: the static test credentials,
 // region us-east-1, no shared config files, no environment. Tests change what they need,
 // e.g. RetryMaxAttempts.
 func (s *Server) Config() aws.Config {
@@ -183,15 +190,15 @@ func (s *Server) Config() aws.Config {
 }
 
 // Env is the whole AWS environment of a process under test that talks to endpoint, the
-// counterpart of Config for a child process: static credentials "test"/"test", region
+// counterpart of Config for a child process: the static test credentials, region
 // us-east-1, shared config and credentials files that do not exist (below dir) and no
 // instance metadata. Callers add PATH, HOME and whatever else the process needs.
 func Env(endpoint, dir string) []string {
 	return []string{
 		"AWS_ENDPOINT_URL=" + endpoint,
 		"AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=test",
-		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
 		"AWS_CONFIG_FILE=" + filepath.Join(dir, ".aws-none", "config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, ".aws-none", "credentials"),
 		"AWS_EC2_METADATA_DISABLED=true",
@@ -306,6 +313,14 @@ type request struct {
 	http    *http.Request
 }
 
+// now is the server's time (see WithClock).
+func (s *Server) now() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
+}
+
 func (s *Server) enter() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -322,6 +337,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.handlers.Done()
+	// Every answer carries the server's time, as AWS's do.
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
@@ -344,6 +361,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if !s.sleep(r.Context(), latency) {
 		resetConn(w)
+		return
+	}
+	// AWS authenticates a request before anything else looks at it. The scope's service must be
+	// the one the target names (AWS knows it from the endpoint); other targets go to kumo as
+	// they are, checked for all but the service.
+	scoped := req.service
+	if scoped != "ssm" && scoped != "secretsmanager" {
+		scoped = ""
+	}
+	if e := verifySigV4(r, body, scoped, s.now(), knownCredentials); e != nil {
+		writeAPIError(w, http.StatusBadRequest, e.code, e.message)
 		return
 	}
 	if bucket != nil && !bucket.take(time.Now()) {
@@ -407,8 +435,8 @@ type response struct {
 
 func (r *response) write(w http.ResponseWriter) {
 	for k, v := range r.header {
-		if strings.EqualFold(k, "Content-Length") {
-			continue
+		if strings.EqualFold(k, "Content-Length") || strings.EqualFold(k, "Date") {
+			continue // Date: the proxy's own (see WithClock)
 		}
 		w.Header()[k] = v
 	}

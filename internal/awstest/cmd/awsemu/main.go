@@ -5,10 +5,13 @@
 //	awsemu [-latency 2ms] [-rate 40 -burst 40] [-seed FILE] [-fault LINE]... [-ssm NAME=VALUE]...
 //	       [-ssm-secure NAME=VALUE]... [-sm ID=SECRETSTRING]... [-stdin=false]
 //
-// Typical use from a shell (the first line of output is the URL):
+// Typical use from a shell (the first line of output is the URL). The emulator checks request
+// signatures as AWS does and knows only the test credentials (awstest.AccessKeyID and
+// awstest.SecretAccessKey, "test" and "test"):
 //
 //	awsemu -seed seed.txt -stdin=false >url.txt & sleep 1
-//	AWS_ENDPOINT_URL=$(head -n1 url.txt) secretexec --ssm-path /app/prod -- env
+//	AWS_ENDPOINT_URL=$(head -n1 url.txt) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+//		secretexec --ssm-path /app/prod -- env
 //
 // The seed file format is awstest.Server.Load's (ssm, ssm-secure, sm, label, fault,
 // latency, rate lines).

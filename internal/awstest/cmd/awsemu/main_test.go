@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/secretexec/secretexec/internal/awstest"
 )
 
 func TestRunSeedsPrintsURLAndStopsWhenStdinCloses(t *testing.T) {
@@ -37,7 +39,7 @@ func TestRunSeedsPrintsURLAndStopsWhenStdinCloses(t *testing.T) {
 	}
 	client := ssm.NewFromConfig(aws.Config{
 		Region: "us-east-1", BaseEndpoint: aws.String(url), RetryMaxAttempts: 2,
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		Credentials: credentials.NewStaticCredentialsProvider(awstest.AccessKeyID, awstest.SecretAccessKey, ""),
 	})
 	out, err := client.GetParametersByPath(context.Background(), &ssm.GetParametersByPathInput{Path: aws.String("/app/prod"), WithDecryption: aws.Bool(true)})
 	if err != nil {

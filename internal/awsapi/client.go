@@ -153,7 +153,7 @@ func (c *Client) retry(ctx context.Context, op string, attempt func(context.Cont
 		}
 		delay = retryAfter(delay, err)
 		if c.cfg.Logf != nil {
-			c.cfg.Logf("%s %s: attempt %d failed (%v), retrying in %s", c.svc.id, op, n, err, delay.Round(time.Millisecond))
+			c.cfg.Logf("%s %s: attempt %d failed (%s), retrying in %s", c.svc.id, op, n, brief(err), delay.Round(time.Millisecond))
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -186,6 +186,18 @@ func (c *Client) timed(ctx context.Context, attempt func(context.Context) error)
 		return &AttemptTimeoutError{Limit: c.cfg.AttemptTimeout}
 	}
 	return err
+}
+
+// brief is an attempt's failure for a log line: AWS's code and message when AWS answered.
+func brief(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		if m := apiErr.ErrorMessage(); m != "" {
+			return apiErr.ErrorCode() + ": " + m
+		}
+		return apiErr.ErrorCode()
+	}
+	return err.Error()
 }
 
 // retryAfter stretches the retryer's delay to AWS's x-amz-retry-after (milliseconds), by

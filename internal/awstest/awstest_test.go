@@ -633,3 +633,53 @@ func TestPreviousStageIsOneVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretKey(t *testing.T) {
+	for id, want := range map[string]string{
+		"app/prod": "app/prod",
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:app/prod-AbC123": "app/prod",
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:app/prod":        "app/prod",
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:a-AbC123":        "a",
+		"my:secret:name": "my:secret:name",
+	} {
+		if got := secretKey(id); got != want {
+			t.Errorf("secretKey(%q) = %q, want %q", id, got, want)
+		}
+	}
+}
+
+// TestConcurrentSecretReads reads two secrets at once from many goroutines, one of them by
+// name and by ARN. Run with -race: kumo's GetSecretValue writes the secret while holding a
+// read lock, and serialSecrets must keep requests for one secret apart however it is named.
+func TestConcurrentSecretReads(t *testing.T) {
+	s := New(t)
+	ctx := context.Background()
+	arn, err := s.CreateSecret(ctx, "app/one", `{"A":"1"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateSecret(ctx, "app/two", `{"B":"2"}`); err != nil {
+		t.Fatal(err)
+	}
+	c := secretsmanager.NewFromConfig(s.Config())
+	var wg sync.WaitGroup
+	errs := make(chan error, 24)
+	for i := range 24 {
+		id := []string{"app/one", arn, "app/two"}[i%3]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)}); err != nil {
+				errs <- err
+			}
+			if _, err := c.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)}); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

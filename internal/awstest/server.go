@@ -507,22 +507,83 @@ func splitTarget(target string) (service, action string) {
 	return strings.ToLower(prefix), action
 }
 
-// kumoSecretsMu serializes Secrets Manager requests to kumo: its GetSecretValue (v0.33.1)
-// writes LastAccessedDate while holding only a read lock, a data race with any other
-// request reading that secret, which the race detector reports when a test reads one secret
-// from several processes at once. Every client of kumo here (the proxy and the seeding
-// clients) goes through serialSecrets. The added latency and faults stay concurrent; only
-// kumo's own sub-millisecond work is serialized.
-var kumoSecretsMu sync.Mutex
+// kumoSecrets keeps kumo's Secrets Manager race out of the tests: its GetSecretValue
+// (v0.33.1) writes the secret's LastAccessedDate while holding only a read lock, a data race
+// with any other request reading that secret, which the race detector reports when a test
+// reads one secret from several processes at once. So requests for one secret (by name or
+// ARN) go to kumo one at a time, requests that read many secrets (ListSecrets,
+// BatchGetSecretValue) alone, and requests for different secrets together, as AWS answers
+// them. Every client of kumo here (the proxy and the seeding clients) goes through
+// serialSecrets. The added latency and faults stay concurrent; only kumo's own
+// sub-millisecond work for one secret is serialized.
+var kumoSecrets struct {
+	all sync.RWMutex // read: one secret's request; write: a many-secret request
+	mu  sync.Mutex
+	ids map[string]*sync.Mutex
+}
+
+// secretLock returns the lock of one secret, by the name its id contains.
+func secretLock(id string) *sync.Mutex {
+	key := secretKey(id)
+	kumoSecrets.mu.Lock()
+	defer kumoSecrets.mu.Unlock()
+	if kumoSecrets.ids == nil {
+		kumoSecrets.ids = map[string]*sync.Mutex{}
+	}
+	m := kumoSecrets.ids[key]
+	if m == nil {
+		m = &sync.Mutex{}
+		kumoSecrets.ids[key] = m
+	}
+	return m
+}
+
+// secretKey is the secret name in a SecretId: a name as is; an ARN's name without the
+// 6-character suffix AWS adds ("...:secret:app/prod-AbC123" -> "app/prod"). A partial ARN
+// (no suffix) whose name ends in "-" and six letters or digits would get another key than
+// its name; the race detector would then report it, not hide it.
+func secretKey(id string) string {
+	_, name, ok := strings.Cut(id, ":secret:")
+	if !ok || !strings.HasPrefix(id, "arn:") {
+		return id
+	}
+	if i := len(name) - 7; i > 0 && name[i] == '-' {
+		return name[:i]
+	}
+	return name
+}
 
 type serialSecrets struct{ rt http.RoundTripper }
 
 func (t serialSecrets) RoundTrip(r *http.Request) (*http.Response, error) {
-	if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.") {
+	target := r.Header.Get("X-Amz-Target")
+	if !strings.HasPrefix(target, "secretsmanager.") {
 		return t.rt.RoundTrip(r)
 	}
-	kumoSecretsMu.Lock()
-	defer kumoSecretsMu.Unlock()
+	var id string
+	if r.Body != nil && r.Body != http.NoBody {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		var in struct{ SecretId string }
+		_ = json.Unmarshal(body, &in)
+		id = in.SecretId
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		r.ContentLength = int64(len(body))
+	}
+	if id != "" {
+		kumoSecrets.all.RLock()
+		defer kumoSecrets.all.RUnlock()
+		m := secretLock(id)
+		m.Lock()
+		defer m.Unlock()
+	} else {
+		kumoSecrets.all.Lock()
+		defer kumoSecrets.all.Unlock()
+	}
 	res, err := t.rt.RoundTrip(r)
 	if err != nil {
 		return nil, err

@@ -124,11 +124,16 @@ func (c *Client) retry(ctx context.Context, op string, attempt func(context.Cont
 		if err := ctx.Err(); err != nil {
 			return &aws.RequestCanceledError{Err: err}
 		}
-		releaseAttempt := c.retryer.GetInitialToken()
-		if r2, ok := c.retryer.(aws.RetryerV2); ok {
-			var err error
-			if releaseAttempt, err = r2.GetAttemptToken(ctx); err != nil {
-				return fmt.Errorf("failed to get retry Send token, %w", err)
+		// The first attempt's token credits the retryer's rate limiter when it succeeds;
+		// a retry's success refunds its retry token instead (as the SDK's middleware does).
+		releaseAttempt := func(error) error { return nil }
+		if n == 1 {
+			releaseAttempt = c.retryer.GetInitialToken()
+			if r2, ok := c.retryer.(aws.RetryerV2); ok {
+				var err error
+				if releaseAttempt, err = r2.GetAttemptToken(ctx); err != nil {
+					return fmt.Errorf("failed to get retry Send token, %w", err)
+				}
 			}
 		}
 		err := attempt(ctx)

@@ -96,7 +96,11 @@ func TestEndpointRejectsHostInjection(t *testing.T) {
 type recorder struct{ urls []string }
 
 func (r *recorder) Do(req *http.Request) (*http.Response, error) {
-	r.urls = append(r.urls, req.URL.Scheme+"://"+req.URL.Host)
+	path := req.URL.EscapedPath()
+	if path == "" {
+		path = "/" // what goes on the request line
+	}
+	r.urls = append(r.urls, req.URL.Scheme+"://"+req.URL.Host+path)
 	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("{}")), Request: req}, nil
 }
 
@@ -129,6 +133,7 @@ secretsmanager =
 		{"global", map[string]string{"AWS_ENDPOINT_URL": "http://global.example:4"}},
 		{"global and ssm", map[string]string{"AWS_ENDPOINT_URL": "http://global.example:4", "AWS_ENDPOINT_URL_SSM": "http://ssm.example:5"}},
 		{"secrets manager", map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://sm.example:6"}},
+		{"paths", map[string]string{"AWS_ENDPOINT_URL": "http://global.example:4/prefix", "AWS_ENDPOINT_URL_SSM": "http://ssm.example:5/a/b/"}},
 		{"profile", map[string]string{"AWS_PROFILE": "plain"}},
 		{"profile services", map[string]string{"AWS_PROFILE": "svc"}},
 		{"profile services and global env", map[string]string{"AWS_PROFILE": "svc", "AWS_ENDPOINT_URL": "http://global.example:4"}},

@@ -47,6 +47,9 @@ const (
 // never contacted.
 func newClients(ctx context.Context, c *config, lg *logger) (*clients, error) {
 	opts := []func(*awsconfig.LoadOptions) error{
+		// Our own retryer: --retries is secretexec's attempt count, and with a retryer given
+		// LoadDefaultConfig leaves AWS_MAX_ATTEMPTS and AWS_RETRY_MODE alone — usually set
+		// for the command's own SDK, they only pass through secretexec's environment.
 		awsconfig.WithRetryer(func() aws.Retryer {
 			// Throttled calls back off with full jitter, b*min(1s*2^i, MaxBackoff), b uniform
 			// in [0,1) (the SDK's standard backoff): a fleet starting at once spreads out

@@ -114,61 +114,55 @@ type endpointConfig struct {
 func resolveEndpointConfig(cfg aws.Config, svc service) endpointConfig {
 	ec := endpointConfig{svc: svc, custom: aws.ToString(cfg.BaseEndpoint)}
 	ctx := context.Background()
+	src := cfg.ConfigSources
 	_, global := os.LookupEnv("AWS_ENDPOINT_URL")
 	_, own := os.LookupEnv("AWS_ENDPOINT_URL_" + strings.ToUpper(strings.ReplaceAll(svc.id, " ", "_")))
-	if !global || own {
-		if u, ok := serviceEndpoint(ctx, svc.id, cfg.ConfigSources); ok {
+	ignore, _ := setting(src, func(p interface {
+		GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error)
+	}) (bool, bool, error) {
+		return p.GetIgnoreConfiguredEndpoints(ctx)
+	})
+	if (!global || own) && !ignore {
+		if u, ok := setting(src, func(p interface {
+			GetServiceBaseEndpoint(context.Context, string) (string, bool, error)
+		}) (string, bool, error) {
+			return p.GetServiceBaseEndpoint(ctx, svc.id)
+		}); ok {
 			ec.custom = u
 		}
 	}
-	for _, src := range cfg.ConfigSources {
-		if p, ok := src.(interface {
-			GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error)
-		}); ok {
-			if v, found, err := p.GetUseFIPSEndpoint(ctx); err == nil && found {
-				ec.fips = v == aws.FIPSEndpointStateEnabled
-				break
-			}
-		}
-	}
-	for _, src := range cfg.ConfigSources {
-		if p, ok := src.(interface {
-			GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error)
-		}); ok {
-			if v, found, err := p.GetUseDualStackEndpoint(ctx); err == nil && found {
-				ec.dualStack = v == aws.DualStackEndpointStateEnabled
-				break
-			}
-		}
-	}
+	fips, _ := setting(src, func(p interface {
+		GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error)
+	}) (aws.FIPSEndpointState, bool, error) {
+		return p.GetUseFIPSEndpoint(ctx)
+	})
+	dual, _ := setting(src, func(p interface {
+		GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error)
+	}) (aws.DualStackEndpointState, bool, error) {
+		return p.GetUseDualStackEndpoint(ctx)
+	})
+	ec.fips = fips == aws.FIPSEndpointStateEnabled
+	ec.dualStack = dual == aws.DualStackEndpointStateEnabled
 	return ec
 }
 
-// serviceEndpoint is the first service-specific endpoint the configuration sources give.
-func serviceEndpoint(ctx context.Context, id string, sources []any) (string, bool) {
+// setting asks the configuration sources (environment, then shared config) in order, as
+// the SDK's resolvers do: the first source that has the setting gives it; a source that
+// fails ends the search with nothing.
+func setting[P any, T any](sources []any, get func(P) (T, bool, error)) (T, bool) {
+	var zero T
 	for _, src := range sources {
-		if p, ok := src.(interface {
-			GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error)
-		}); ok {
-			if v, found, _ := p.GetIgnoreConfiguredEndpoints(ctx); found && v {
-				return "", false
-			}
-		}
-	}
-	for _, src := range sources {
-		if p, ok := src.(interface {
-			GetServiceBaseEndpoint(context.Context, string) (string, bool, error)
-		}); ok {
-			u, found, err := p.GetServiceBaseEndpoint(ctx, id)
+		if p, ok := src.(P); ok {
+			v, found, err := get(p)
 			if err != nil {
-				return "", false
+				return zero, false
 			}
 			if found {
-				return u, true
+				return v, true
 			}
 		}
 	}
-	return "", false
+	return zero, false
 }
 
 // url is the endpoint for region, by the SDK's endpoint rules for SSM and Secrets Manager.

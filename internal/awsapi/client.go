@@ -38,7 +38,8 @@ import (
 type Config struct {
 	// AWS gives the region, credentials, HTTP client (nil: the SDK's default), retryer (nil:
 	// retry.NewStandard) and configured endpoints (BaseEndpoint and ConfigSources, as
-	// config.LoadDefaultConfig fills them).
+	// config.LoadDefaultConfig fills them). RetryMaxAttempts and RetryMode are not read:
+	// the retryer says how often to try (secretexec's --retries).
 	AWS aws.Config
 	// AttemptTimeout bounds each attempt (connect, send, answer); 0 leaves only ctx.
 	AttemptTimeout time.Duration
@@ -73,9 +74,6 @@ func newClient(cfg Config, svc service) *Client {
 	}
 	if c.retryer == nil {
 		c.retryer = retry.NewStandard()
-	}
-	if cfg.AWS.RetryMaxAttempts > 0 { // AWS_MAX_ATTEMPTS or the profile's max_attempts, as the SDK's clients
-		c.retryer = retry.AddWithMaxAttempts(c.retryer, cfg.AWS.RetryMaxAttempts)
 	}
 	c.ep = resolveEndpointConfig(cfg.AWS, svc)
 	return c

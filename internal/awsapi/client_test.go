@@ -268,19 +268,6 @@ func TestErrorWithoutJSON(t *testing.T) {
 	}
 }
 
-// TestMaxAttemptsFromConfig honours AWS_MAX_ATTEMPTS (aws.Config.RetryMaxAttempts) over
-// the retryer's own count, as the SDK's clients do.
-func TestMaxAttemptsFromConfig(t *testing.T) {
-	s, cfg := emulator(t)
-	cfg.AWS.RetryMaxAttempts = 2
-	s.AddFault(awstest.Fault{Action: "GetParameters", Kind: awstest.Throttle})
-	_, err := NewSSM(cfg).GetParameters(context.Background(), &GetParametersInput{Names: []string{"/app/prod/K01"}})
-	var ae *AttemptsError
-	if !errors.As(err, &ae) || ae.Attempts != 2 || s.Calls("GetParameters") != 2 {
-		t.Fatalf("got %v, %d calls", err, s.Calls("GetParameters"))
-	}
-}
-
 // TestAttemptTimeoutIsLast: when an attempt times out and the caller's deadline ends the
 // backoff, the timeout is what the last attempt got.
 func TestAttemptTimeoutIsLast(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 
 	"github.com/secretexec/secretexec/internal/awsapi"
@@ -188,12 +187,8 @@ func (e *CollisionError) Error() string {
 
 func newSourceError(ctx context.Context, src Source, op string, err error) *SourceError {
 	se := &SourceError{Source: src, Op: op, Err: err}
-	var me *retry.MaxAttemptsError
 	var ae *awsapi.AttemptsError
-	switch {
-	case errors.As(err, &me):
-		se.Attempts = me.Attempt
-	case errors.As(err, &ae):
+	if errors.As(err, &ae) {
 		se.Attempts = ae.Attempts
 	}
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
@@ -217,12 +212,6 @@ func newSourceError(ctx context.Context, src Source, op string, err error) *Sour
 // apiError prints an AWS error as "Code: message" and still unwraps to it.
 type apiError struct{ smithy.APIError }
 
-func (e apiError) Error() string {
-	msg := e.ErrorMessage()
-	if msg == "" {
-		return e.ErrorCode()
-	}
-	return e.ErrorCode() + ": " + msg
-}
+func (e apiError) Error() string { return awsapi.Brief(e.APIError) }
 
 func (e apiError) Unwrap() error { return e.APIError }

@@ -680,20 +680,20 @@ func TestFetchErrorMapping(t *testing.T) {
 		{
 			name: "throttling after retries ran out",
 			src:  path("/app"),
-			err:  wrapped("GetParametersByPath", &retry.MaxAttemptsError{Attempt: 3, Err: api("ThrottlingException", "Rate exceeded")}),
+			err:  attempts(3, &retry.MaxAttemptsError{Attempt: 3, Err: wrapped("GetParametersByPath", api("ThrottlingException", "Rate exceeded"))}),
 			want: `ssm path "/app": ThrottlingException: Rate exceeded (after 3 attempts)`,
 			hint: []string{"--retries"},
 		},
 		{
 			name: "a network error after retries ran out",
 			src:  secret("app"),
-			err:  &retry.MaxAttemptsError{Attempt: 5, Err: errors.New("read: connection reset by peer")},
+			err:  attempts(5, &retry.MaxAttemptsError{Attempt: 5, Err: errors.New("read: connection reset by peer")}),
 			want: `secret "app": read: connection reset by peer (after 5 attempts)`,
 		},
 		{
 			name: "one attempt is not counted",
 			src:  path("/app"),
-			err:  &retry.MaxAttemptsError{Attempt: 1, Err: api("ThrottlingException", "Rate exceeded")},
+			err:  attempts(1, &retry.MaxAttemptsError{Attempt: 1, Err: api("ThrottlingException", "Rate exceeded")}),
 			want: `ssm path "/app": ThrottlingException: Rate exceeded`,
 			hint: []string{"--retries"},
 		},
@@ -916,7 +916,7 @@ func TestErrorsNeverHoldValues(t *testing.T) {
 		case "/denied":
 			return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "denied"}
 		case "/throttle":
-			return nil, &retry.MaxAttemptsError{Attempt: 3, Err: &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}}
+			return nil, attempts(3, &retry.MaxAttemptsError{Attempt: 3, Err: &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}})
 		default:
 			return &awsapi.GetParametersByPathOutput{Parameters: ssmSources[p]}, nil
 		}
@@ -975,3 +975,6 @@ func TestErrorsNeverHoldValues(t *testing.T) {
 		sourceError(t, err)
 	}
 }
+
+// attempts wraps err as awsapi's clients return a call that made n attempts.
+func attempts(n int, err error) error { return &awsapi.AttemptsError{Attempts: n, Err: err} }

@@ -36,8 +36,10 @@ func shortError(err error) error {
 	switch {
 	case errors.As(err, &ate):
 		return &sdkError{msg: ate.Error(), err: err}
-	case errors.As(err, &de) || errors.As(err, &sde):
-		return &sdkError{msg: "the answer from AWS could not be decoded (truncated or not JSON)", err: err}
+	case errors.As(err, &de):
+		return &sdkError{msg: de.Error(), err: err}
+	case errors.As(err, &sde):
+		return &sdkError{msg: (&awsapi.DecodeError{Err: sde}).Error(), err: err}
 	case errors.As(err, &se) && se.Err != nil:
 		msg := se.Err.Error()
 		if errors.As(se.Err, &ne) {

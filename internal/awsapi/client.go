@@ -156,7 +156,7 @@ func (c *Client) retry(ctx context.Context, op string, attempt func(context.Cont
 		}
 		delay = retryAfter(delay, err)
 		if c.cfg.Logf != nil {
-			c.cfg.Logf("%s %s: attempt %d failed (%s), retrying in %s", c.svc.id, op, n, brief(err), delay.Round(time.Millisecond))
+			c.cfg.Logf("%s %s: attempt %d failed (%s), retrying in %s", c.svc.id, op, n, Brief(err), delay.Round(time.Millisecond))
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -191,8 +191,9 @@ func (c *Client) timed(ctx context.Context, attempt func(context.Context) error)
 	return err
 }
 
-// brief is an attempt's failure for a log line: AWS's code and message when AWS answered.
-func brief(err error) string {
+// Brief is a failure in a line: AWS's code and message ("ThrottlingException: Rate
+// exceeded") when AWS answered, without the operation, status and request id around them.
+func Brief(err error) string {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		if m := apiErr.ErrorMessage(); m != "" {

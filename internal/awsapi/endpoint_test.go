@@ -2,8 +2,6 @@ package awsapi
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,18 +90,6 @@ func TestEndpointRejectsHostInjection(t *testing.T) {
 	}
 }
 
-// recorder is an HTTP client that records request URLs and answers 200 {}.
-type recorder struct{ urls []string }
-
-func (r *recorder) Do(req *http.Request) (*http.Response, error) {
-	path := req.URL.EscapedPath()
-	if path == "" {
-		path = "/" // what goes on the request line
-	}
-	r.urls = append(r.urls, req.URL.Scheme+"://"+req.URL.Host+path)
-	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("{}")), Request: req}, nil
-}
-
 // TestConfiguredEndpointsMatchSDK loads the configuration from the environment and a
 // shared config file, as secretexec does, and checks that both services send to the host
 // the SDK's own clients send to.
@@ -161,7 +147,7 @@ secretsmanager =
 			if err != nil {
 				t.Fatal(err)
 			}
-			sdk, ours := &recorder{}, &recorder{}
+			sdk, ours := &capture{}, &capture{}
 			sc := cfg.Copy()
 			sc.HTTPClient = sdk
 			sc.RetryMaxAttempts = 1
@@ -172,10 +158,10 @@ secretsmanager =
 			_, _ = secretsmanager.NewFromConfig(sc).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("a")})
 			_, _ = NewSSM(Config{AWS: oc}).GetParameters(ctx, &GetParametersInput{Names: []string{"a"}})
 			_, _ = NewSecretsManager(Config{AWS: oc}).GetSecretValue(ctx, &GetSecretValueInput{SecretId: aws.String("a")})
-			if len(sdk.urls) != 2 || strings.Join(ours.urls, " ") != strings.Join(sdk.urls, " ") {
-				t.Fatalf("hosts: ours %q, the SDK's %q", ours.urls, sdk.urls)
+			if len(sdk.reqs) != 2 || strings.Join(ours.urls(), " ") != strings.Join(sdk.urls(), " ") {
+				t.Fatalf("hosts: ours %q, the SDK's %q", ours.urls(), sdk.urls())
 			}
-			t.Logf("%q", ours.urls)
+			t.Logf("%q", ours.urls())
 		})
 	}
 }

@@ -18,10 +18,12 @@ import (
 
 // captured is one request as sent.
 type captured struct {
+	url                 string // scheme, host and the path on the request line
 	target, contentType string
 	body                map[string]any
 }
 
+// capture is an HTTP client that records each request and answers 200 {}.
 type capture struct{ reqs []captured }
 
 func (c *capture) Do(req *http.Request) (*http.Response, error) {
@@ -30,8 +32,20 @@ func (c *capture) Do(req *http.Request) (*http.Response, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, err
 	}
-	c.reqs = append(c.reqs, captured{req.Header.Get("X-Amz-Target"), req.Header.Get("Content-Type"), m})
+	path := req.URL.EscapedPath()
+	if path == "" {
+		path = "/" // what goes on the request line
+	}
+	c.reqs = append(c.reqs, captured{req.URL.Scheme + "://" + req.URL.Host + path, req.Header.Get("X-Amz-Target"), req.Header.Get("Content-Type"), m})
 	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("{}")), Request: req}, nil
+}
+
+func (c *capture) urls() []string {
+	var u []string
+	for _, r := range c.reqs {
+		u = append(u, r.url)
+	}
+	return u
 }
 
 // TestRequestsMatchSDK sends each operation through the SDK's client and this package's

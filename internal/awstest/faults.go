@@ -279,7 +279,7 @@ func resourceARN(req *request) string {
 		ParameterName string
 	}
 	_ = json.Unmarshal(req.body, &body)
-	region := requestRegion(req.http)
+	region := req.region
 	switch req.service {
 	case "ssm":
 		name := body.Name
@@ -312,25 +312,9 @@ func resourceARN(req *request) string {
 	return "*"
 }
 
-// requestRegion reads the region from the SigV4 credential scope
-// (Credential=AKID/DATE/REGION/SERVICE/aws4_request), else us-east-1.
-func requestRegion(r *http.Request) string {
-	auth := r.Header.Get("Authorization")
-	if i := strings.Index(auth, "Credential="); i >= 0 {
-		scope := auth[i+len("Credential="):]
-		if j := strings.IndexAny(scope, ", "); j >= 0 {
-			scope = scope[:j]
-		}
-		if parts := strings.Split(scope, "/"); len(parts) == 5 && parts[2] != "" {
-			return parts[2]
-		}
-	}
-	return "us-east-1"
-}
-
 // kmsMessage is the AccessDeniedException text SSM passes on from KMS.
 func kmsMessage(req *request) string {
-	region := requestRegion(req.http)
+	region := req.region
 	return fmt.Sprintf("User: %s is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:%s:%s:key/0b6f6a5e-2c49-4c2f-9c39-6d1e0c0b7a11 because no identity-based policy allows the kms:Decrypt action (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException; Request ID: %s; Proxy: null)",
 		Role, region, Account, uuid.NewString())
 }

@@ -290,25 +290,21 @@ func (s *Server) SetRateLimit(rps float64, burst int) {
 	s.bucket = newTokenBucket(rps, burst)
 }
 
-// signedRegion reads the region from a SigV4 Authorization header:
-// "AWS4-HMAC-SHA256 Credential=AKID/20240101/REGION/SERVICE/aws4_request, ...".
+// signedRegion is the region of a SigV4 Authorization header's credential scope
+// (Credential=AKID/DATE/REGION/SERVICE/aws4_request), or "".
 func signedRegion(auth string) string {
-	_, cred, ok := strings.Cut(auth, "Credential=")
-	if !ok {
-		return ""
+	a, _, err := parseAuthorization(auth)
+	if scope := strings.Split(a.credential, "/"); err == nil && len(scope) == 5 {
+		return scope[2]
 	}
-	cred, _, _ = strings.Cut(cred, ",")
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 {
-		return ""
-	}
-	return parts[2]
+	return ""
 }
 
 // request is what the proxy knows of one call.
 type request struct {
 	service string // "ssm" or "secretsmanager" ("" if unknown)
 	action  string
+	region  string // the credential scope's: where the request would have gone in AWS
 	body    []byte
 	http    *http.Request
 }
@@ -346,8 +342,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req := &request{body: body, http: r}
 	req.service, req.action = splitTarget(r.Header.Get("X-Amz-Target"))
+	req.region = signedRegion(r.Header.Get("Authorization"))
 
-	call := &Call{Action: req.action, Start: time.Now(), Region: signedRegion(r.Header.Get("Authorization"))}
+	call := &Call{Action: req.action, Start: time.Now(), Region: req.region}
 	s.mu.Lock()
 	s.calls[req.action]++
 	s.log = append(s.log, call)

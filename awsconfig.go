@@ -82,7 +82,14 @@ func newClients(ctx context.Context, c *config, lg *logger) (*clients, error) {
 		return nil, &hintError{err: fmt.Errorf("aws configuration: %w", err), hint: "check AWS_PROFILE, AWS_CONFIG_FILE and the profile's settings"}
 	}
 	watch := &imdsWatch{}
-	imdsOpts := watch.options
+	// One IMDS client for the region and the role credentials: one token for both.
+	var imdsClient *imds.Client
+	imdsc := func() *imds.Client {
+		if imdsClient == nil {
+			imdsClient = imds.NewFromConfig(cfg, watch.options)
+		}
+		return imdsClient
+	}
 	if cfg.Region == "" {
 		cfg.Region = fetch.ARNRegion(c.sources)
 		if cfg.Region != "" {
@@ -95,7 +102,7 @@ func newClients(ctx context.Context, c *config, lg *logger) (*clients, error) {
 		// The IMDS client honours AWS_EC2_METADATA_DISABLED (from cfg's sources) itself,
 		// failing at once without a request.
 		rctx, cancel := context.WithTimeout(ctx, imdsTimeout)
-		out, err := imds.NewFromConfig(cfg, imdsOpts).GetRegion(rctx, &imds.GetRegionInput{})
+		out, err := imdsc().GetRegion(rctx, &imds.GetRegionInput{})
 		cancel()
 		if err == nil && out.Region != "" {
 			cfg.Region = out.Region
@@ -109,6 +116,9 @@ func newClients(ctx context.Context, c *config, lg *logger) (*clients, error) {
 		}
 		return nil, &hintError{err: errors.New("no AWS region configured"), hint: hint}
 	}
+	if err := awsapi.CheckRegion(cfg.Region); err != nil {
+		return nil, &hintError{err: err, hint: "a region is a name like us-east-1; check --region, AWS_REGION and the profile"}
+	}
 	if cfg.Credentials == nil {
 		return nil, errNoCredentials(nil, false)
 	}
@@ -117,7 +127,7 @@ func newClients(ctx context.Context, c *config, lg *logger) (*clients, error) {
 		// The chain found nothing but the instance role: ask IMDS with short timeouts and
 		// few retries, and notice a token request that gets no answer (hop limit 1).
 		cfg.Credentials = aws.NewCredentialsCache(ec2rolecreds.New(func(o *ec2rolecreds.Options) {
-			o.Client = imds.NewFromConfig(cfg, imdsOpts)
+			o.Client = imdsc()
 		}))
 		var cancel context.CancelFunc
 		credCtx, cancel = context.WithTimeout(ctx, imdsCredsTimeout)
@@ -135,9 +145,6 @@ func newClients(ctx context.Context, c *config, lg *logger) (*clients, error) {
 			err = fmt.Errorf("instance metadata unreachable: %w", se.Err)
 		}
 		return nil, errNoCredentials(err, watch.tokenTimedOut())
-	}
-	if err := awsapi.CheckRegion(cfg.Region); err != nil {
-		return nil, &hintError{err: err, hint: "a region is a name like us-east-1; check --region, AWS_REGION and the profile"}
 	}
 	if cfg.HTTPClient == nil {
 		// One transport for both services: their connections share its pool and setup.

@@ -22,10 +22,12 @@ import (
 //	           on an instance whose PUT response hop limit is 1
 //	ec2 REGION a working IMDSv2 with a region and an instance role
 //
-// It counts the connections it accepts, so a script can prove IMDS was not contacted.
+// It counts the connections it accepts, so a script can prove IMDS was not contacted, and
+// the token requests it answers.
 type fakeIMDS struct {
-	URL   string
-	conns atomic.Int64
+	URL    string
+	conns  atomic.Int64
+	tokens atomic.Int64
 
 	ln       net.Listener
 	srv      *http.Server
@@ -76,7 +78,7 @@ func startIMDS(mode string, args []string) (*fakeIMDS, error) {
 			ln.Close()
 			return nil, fmt.Errorf("usage: imds ec2 REGION")
 		}
-		f.serve(ec2Handler(args[0]))
+		f.serve(ec2Handler(args[0], &f.tokens))
 		return f, nil
 	}
 	ln.Close()
@@ -106,10 +108,11 @@ func (f *fakeIMDS) Close() {
 }
 
 // ec2Handler answers the IMDSv2 calls the SDK makes for a region and role credentials.
-func ec2Handler(region string) http.Handler {
+func ec2Handler(region string, tokens *atomic.Int64) http.Handler {
 	const token = "imds-token"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPut && r.URL.Path == "/latest/api/token" {
+			tokens.Add(1)
 			w.Header().Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", "21600")
 			fmt.Fprint(w, token)
 			return

@@ -335,6 +335,14 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 				ts.Fatalf("%d connections to IMDS, want %s%d", got, map[bool]string{true: "not ", false: ""}[neg], want)
 			}
 		},
+		// imds-tokens N: the fake IMDS answered exactly N token requests since it started.
+		"imds-tokens": func(ts *testscript.TestScript, neg bool, args []string) {
+			want, err := strconv.Atoi(args[0])
+			ts.Check(err)
+			if got := int(e.imds.tokens.Load()); (got == want) == neg {
+				ts.Fatalf("%d IMDS token requests, want %s%d", got, map[bool]string{true: "not ", false: ""}[neg], want)
+			}
+		},
 		// fails-within D COMMAND [ARG...]: COMMAND fails, and within D. This is a
 		// correctness bound ("fails rather than hangs"), set well above the expected time so
 		// that a slow machine does not flake; the time taken is logged.

@@ -56,24 +56,32 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	defer cancel()
 	sigs := notifyAsync(signals...)
 	defer sigs.stop()
+	// The relay cancels fetching on a signal. A signal it has not taken yet is still on
+	// sigs.C, so interrupted looks at both; before exec, the relay is stopped first, so that
+	// no signal is in its hands between the two.
 	caught := make(chan os.Signal, 1)
+	quitRelay, relayDone := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(relayDone)
 		select {
 		case s := <-sigs.C:
 			caught <- s
 			cancel()
 		case <-ctx.Done():
+		case <-quitRelay:
 		}
 	}()
 	interrupted := func() (int, bool) {
+		var s os.Signal
 		select {
-		case s := <-caught:
-			caught <- s
-			lg.errorf("interrupted by %s while fetching; the command was not started", sigName(s))
-			return 128 + int(s.(syscall.Signal)), true
+		case s = <-caught:
+		case s = <-sigs.C:
 		default:
 			return 0, false
 		}
+		caught <- s
+		lg.errorf("interrupted by %s while fetching; the command was not started", sigName(s))
+		return 128 + int(s.(syscall.Signal)), true
 	}
 
 	base := env.Without(environ, func(name string) bool { return strings.HasPrefix(name, envPrefix) })
@@ -147,6 +155,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	// From here a signal takes its default action (it ends secretexec with 128+N as status)
 	// rather than being caught and lost while the command replaces us.
 	sigs.stop()
+	close(quitRelay)
+	<-relayDone
 	if sc, ok := interrupted(); ok {
 		return sc
 	}

@@ -167,6 +167,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		status, err := supervise.Run(context.WithoutCancel(ctx), path, c.command, merged)
 		if err != nil {
 			lg.fail(execError(path, err))
+			return execFailureCode(err)
 		}
 		return status
 	}

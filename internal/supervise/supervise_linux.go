@@ -5,7 +5,6 @@ package supervise
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -61,8 +60,8 @@ func forwarded() []os.Signal {
 // supported: it is meant for containers.
 //
 // It returns the child's exit status, or 128+N when the child was killed by signal N. If the
-// command cannot be started, err says why and status is what secretexec should exit with:
-// 127 when it does not exist, 126 when it cannot be executed, 125 otherwise. When ctx is done
+// command cannot be started, err is fork/exec's error as it is (an errno), for the caller to
+// report and map to an exit status the way it does a failed exec. When ctx is done
 // first the child is killed (SIGKILL) and reaped, and err is ctx.Err(); ctx must therefore
 // not be one that a SIGTERM cancels (signal.NotifyContext), or the child would be killed
 // instead of receiving the forwarded signal.
@@ -98,15 +97,7 @@ func Run(ctx context.Context, path string, argv, env []string) (status int, err 
 	}
 	pid, err := syscall.ForkExec(path, argv, attr)
 	if err != nil {
-		status = 125
-		switch {
-		case errors.Is(err, syscall.ENOENT):
-			status = 127
-		case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.ENOEXEC),
-			errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.EPERM):
-			status = 126
-		}
-		return status, fmt.Errorf("start %q: %w", path, err)
+		return 0, err // the caller names the command and maps the errno, as for exec
 	}
 	// Only now: an ignored signal stays ignored across exec, the child must keep the default.
 	signal.Ignore(unix.SIGTTIN, unix.SIGTTOU)

@@ -202,10 +202,6 @@ func parseConfig(args, environ []string) (*config, error) {
 		}
 	})
 	if twinErr != nil {
-		var ue *usageError
-		if errors.As(twinErr, &ue) {
-			return nil, &usageError{msg: twinErr.Error(), hint: ue.hint}
-		}
 		return nil, twinErr
 	}
 	// Twin SSM paths, then twin secrets (an environment has no order), then the flags'.

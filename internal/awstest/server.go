@@ -294,7 +294,7 @@ func (s *Server) SetRateLimit(rps float64, burst int) {
 // (Credential=AKID/DATE/REGION/SERVICE/aws4_request), or "".
 func signedRegion(auth string) string {
 	a, _, err := parseAuthorization(auth)
-	if scope := strings.Split(a.credential, "/"); err == nil && len(scope) == 5 {
+	if scope := a.scope(); err == nil && len(scope) == 5 {
 		return scope[2]
 	}
 	return ""

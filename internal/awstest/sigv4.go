@@ -81,6 +81,10 @@ type sigAuth struct {
 	signature     string
 }
 
+// scope is the credential's slash-delimited elements, keyid/date/region/service/term (a
+// trailing slash ignored, as AWS does).
+func (a sigAuth) scope() []string { return strings.Split(strings.TrimRight(a.credential, "/"), "/") }
+
 // parseAuthorization reads "ALGORITHM Credential=..., SignedHeaders=..., Signature=...". missing
 // lists AWS's message for each parameter that is not there.
 func parseAuthorization(h string) (a sigAuth, missing []string, err *authError) {
@@ -174,7 +178,7 @@ func verifySigV4(r *http.Request, body []byte, service string, now time.Time, cr
 		return incomplete("Unsupported AWS 'algorithm': '%s' (only %s for now).", a.algorithm, sigAlgorithm)
 	}
 
-	scope := strings.Split(strings.TrimRight(a.credential, "/"), "/")
+	scope := a.scope()
 	if len(scope) != 5 {
 		return incomplete("Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", a.credential)
 	}

@@ -374,16 +374,7 @@ func carriesSecret(req *request, resp *response) bool {
 
 // writeAPIError writes an AWS JSON 1.1 error.
 func writeAPIError(w http.ResponseWriter, status int, code, message string) {
-	b, _ := json.Marshal(struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}{code, message})
-	h := w.Header()
-	h.Set("Content-Type", "application/x-amz-json-1.1")
-	h.Set("X-Amzn-Requestid", uuid.NewString())
-	h.Set("X-Amzn-Errortype", code)
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	errorResponse(status, code, message).write(w)
 }
 
 // tokenBucket is a plain token bucket with its own lock.

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
+	"github.com/google/uuid"
 )
 
 // validate applies AWS's request limits that kumo does not check.
@@ -477,6 +478,7 @@ func errorResponse(status int, code, message string) *response {
 	}{code, message})
 	h := http.Header{}
 	h.Set("Content-Type", "application/x-amz-json-1.1")
+	h.Set("X-Amzn-Requestid", uuid.NewString())
 	h.Set("X-Amzn-Errortype", code)
 	return &response{status: status, header: h, body: b}
 }

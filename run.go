@@ -178,7 +178,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 }
 
 // fetchAndMerge fetches every source within --timeout and merges the result into base.
-// The names it returns are the fetched variables (sources' and resolved references'), which
+// The names it returns (with --output only) are the fetched variables (sources' and resolved references'), which
 // --output writes.
 func fetchAndMerge(ctx context.Context, c *config, base []string, lg *logger, stdout io.Writer) ([]string, []string, int) {
 	if len(c.sources) == 0 && len(c.refs) == 0 {
@@ -231,12 +231,14 @@ func fetchAndMerge(ctx context.Context, c *config, base []string, lg *logger, st
 			printPlan(stdout, c, lines)
 		}
 	}
-	var names []string
-	for _, r := range resolved {
-		names = append(names, r.Var)
-	}
-	for _, d := range decisions {
-		names = append(names, d.Name)
+	var names []string // for --output only
+	if c.output != "" {
+		for _, r := range resolved {
+			names = append(names, r.Var)
+		}
+		for _, d := range decisions {
+			names = append(names, d.Name)
+		}
 	}
 	return merged, names, exitOK
 }

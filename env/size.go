@@ -45,19 +45,13 @@ func (e *SizeError) Error() string {
 func CheckExecSize(argv, environ []string, limit uint64) error {
 	const ptr = 8
 	total := uint64(ptr) // the NULL after envp
-	type sized struct {
-		name string
-		n    uint64
-	}
-	var all []sized
 	for _, kv := range environ {
 		n := uint64(len(kv)) + 1
-		k, _, _ := strings.Cut(kv, "=")
 		if n > MaxArgStrlen {
+			k, _, _ := strings.Cut(kv, "=")
 			return &SizeError{Name: k, Size: n, Limit: MaxArgStrlen}
 		}
 		total += n + ptr
-		all = append(all, sized{k, n})
 	}
 	for _, a := range argv {
 		n := uint64(len(a)) + 1
@@ -67,6 +61,16 @@ func CheckExecSize(argv, environ []string, limit uint64) error {
 		total += n + ptr
 	}
 	if total > limit {
+		// Only now, on the way to an error: the largest variables, to name them.
+		type sized struct {
+			name string
+			n    uint64
+		}
+		all := make([]sized, len(environ))
+		for i, kv := range environ {
+			k, _, _ := strings.Cut(kv, "=")
+			all[i] = sized{k, uint64(len(kv)) + 1}
+		}
 		sort.Slice(all, func(i, j int) bool { return all[i].n > all[j].n })
 		var top []string
 		for i := 0; i < len(all) && i < 3; i++ {

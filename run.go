@@ -178,8 +178,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 }
 
 // fetchAndMerge fetches every source within --timeout and merges the result into base.
-// The names it returns (with --output only) are the fetched variables (sources' and resolved references'), which
-// --output writes.
+// The names it returns, only with --output, are the fetched variables (sources' and
+// resolved references'), which --output writes.
 func fetchAndMerge(ctx context.Context, c *config, base []string, lg *logger, stdout io.Writer) ([]string, []string, int) {
 	if len(c.sources) == 0 && len(c.refs) == 0 {
 		lg.warnf("no --ssm-path, --secret-id or reference given: nothing to fetch")

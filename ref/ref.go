@@ -369,6 +369,40 @@ func parseSecretARN(a arnParts) (Ref, error) {
 	return r, nil
 }
 
+// SecretIDRegion checks a secret id as --secret-id and GetSecretValue take it (a name,
+// a partial ARN or a full ARN) and returns the region an ARN names, or "" for a name. An id
+// starting with "arn:" must be a whole Secrets Manager secret ARN: no JSON key or version
+// fields, which GetSecretValue would refuse (sm://ARN#KEY picks a key).
+func SecretIDRegion(id string) (string, error) {
+	if !strings.HasPrefix(id, "arn:") {
+		return "", nil
+	}
+	a, _ := splitARN(id)
+	if !a.isSecret() {
+		return "", malformed("not a secrets manager secret arn (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)")
+	}
+	if err := a.check(); err != nil {
+		return "", err
+	}
+	name := strings.TrimPrefix(a.resource, "secret:")
+	if strings.Contains(name, ":") {
+		return "", malformed("a secret arn here names the secret only; a json key or version is for sm:// references")
+	}
+	if err := checkSecretName(name); err != nil {
+		return "", err
+	}
+	return a.region, nil
+}
+
+// ValidRegion reports whether r has the shape of an AWS region name (us-east-1,
+// us-gov-west-1, cn-north-1): lower-case letters, digits and "-", neither first nor last,
+// at most 63 characters, so that it can stand in an endpoint's host name and in a
+// signature's credential scope. It is the one region rule: for ARNs, --region and the
+// region the SDK's configuration gives.
+func ValidRegion(r string) bool {
+	return len(r) <= 63 && isLowerDash(r) && r[0] != '-' && r[len(r)-1] != '-'
+}
+
 // checkSecretName applies the Secrets Manager naming rules: ASCII letters, digits and
 // "/_+=.@-". A full ARN's name part also ends in "-" and 6 random letters and digits.
 func checkSecretName(name string) error {
@@ -441,7 +475,7 @@ func (a arnParts) check() error {
 		!strings.HasSuffix(a.partition, "-")) {
 		return malformed("arn partition must be aws or aws-* (aws-cn, aws-us-gov)")
 	}
-	if a.region == "" || !isLowerDash(a.region) {
+	if !ValidRegion(a.region) {
 		return malformed("arn region must be like us-east-1")
 	}
 	if len(a.account) != 12 || !isDigits(a.account) {

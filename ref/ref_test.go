@@ -467,3 +467,50 @@ func checkRoundTrip(t *testing.T, r Ref, resolveARNs bool) {
 		t.Fatalf("String not a fixed point: %q then %q", s, s2)
 	}
 }
+
+// One region rule for ARNs, --region and the SDK's configured region.
+func TestValidRegion(t *testing.T) {
+	t.Parallel()
+	for r, want := range map[string]bool{
+		"us-east-1": true, "us-gov-west-1": true, "cn-north-1": true, "eu-isoe-west-1": true, "local": true,
+		"": false, "US-EAST-1": false, "us east 1": false, "-us-east-1": false, "us-east-1-": false,
+		"us_east_1": false, "us-east-1.example.com": false, strings.Repeat("a", 64): false,
+	} {
+		if got := ValidRegion(r); got != want {
+			t.Errorf("ValidRegion(%q) = %v, want %v", r, got, want)
+		}
+	}
+}
+
+// A --secret-id is a name or partial ARN (no region), or a secret's whole ARN, checked by
+// the rules sm:// references follow.
+func TestSecretIDRegion(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		id, region, err string
+	}{
+		{"auraxis/prod/app", "", ""},
+		{"app=with=equals", "", ""},
+		{smARN, "us-west-2", ""},
+		{"arn:aws-us-gov:secretsmanager:us-gov-west-1:111122223333:secret:app-AbCdEf", "us-gov-west-1", ""},
+		// The same ARN that sm:// refuses.
+		{"arn:aws:secretsmanager:US-WEST-2:111122223333:secret:app-AbCdEf", "", "arn region must be like us-east-1"},
+		{"arn:aws:secretsmanager:us-west-2:1:secret:app-AbCdEf", "", "12 digits"},
+		{"arn:aws:ssm:us-east-1:123456789012:parameter/app", "", "not a secrets manager secret arn"},
+		{"arn:aws:secretsmanager:us-east-1", "", "not a secrets manager secret arn"},
+		{smARN + ":KEY::", "", "names the secret only"},
+		{"arn:aws:secretsmanager:us-west-2:111122223333:secret:", "", "missing secret name"},
+	} {
+		region, err := SecretIDRegion(tc.id)
+		if region != tc.region || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("SecretIDRegion(%q) = %q, %v; want %q, %q", tc.id, region, err, tc.region, tc.err)
+		}
+		// It agrees with sm://: an ARN it accepts, sm:// accepts, in the same region.
+		if err == nil && region != "" {
+			r, ok, perr := Parse("sm://"+tc.id, false)
+			if !ok || perr != nil || r.Region != region {
+				t.Errorf("sm://%s: %+v, %v, %v", tc.id, r, ok, perr)
+			}
+		}
+	}
+}

@@ -33,21 +33,18 @@
 //     which clients correct clock skew.
 //   - Request limits, answered with ValidationException (HTTP 400) in AWS's wording:
 //     GetParametersByPath MaxResults 1..10, GetParameters 1..10 Names, DescribeParameters
-//     MaxResults 1..50, BatchGetSecretValue at most 20 SecretIdList entries and MaxResults 1..20.
-//   - SSM selectors and ARNs in GetParameter and GetParameters: "NAME:VERSION", "NAME:LABEL"
+//     MaxResults 1..50.
+//   - SSM selectors and ARNs in GetParameters: "NAME:VERSION", "NAME:LABEL"
 //     and "arn:aws:ssm:REGION:ACCOUNT:parameter/NAME" (a resource with a "/" maps to "/NAME",
 //     as AWS writes hierarchical ARNs without the leading slash). kumo keeps only the latest
 //     value of a parameter, so older versions are answered from the history of values seeded
 //     through [Server.PutParameter], and labels exist only through
 //     [Server.LabelParameterVersion]. As AWS does, the answer's Name is the name as asked
 //     (an ARN stays an ARN) without the selector, and Selector holds ":1" or ":label".
-//     Unknown names, versions and labels go to InvalidParameters (GetParameters) or
-//     ParameterNotFound / ParameterVersionNotFound (GetParameter). GetParameters answers in
+//     Unknown names, versions and labels go to InvalidParameters. GetParameters answers in
 //     alphabetical order of Name, as the API reference says.
 //   - DescribeParameters with the ParameterFilters key "Path" (options OneLevel and
 //     Recursive), which kumo ignores: answered from kumo's own listing, full pages.
-//   - secretsmanager.BatchGetSecretValue with SecretIdList (not Filters), built on kumo's
-//     GetSecretValue; missing secrets are listed in Errors, as AWS does.
 //   - GetSecretValue with VersionStage AWSPREVIOUS: kumo moves AWSCURRENT to AWSPREVIOUS
 //     without taking AWSPREVIOUS off the older versions, so it may answer with any of them.
 //     The proxy answers with the version that was AWSCURRENT before the last

@@ -40,8 +40,7 @@ const (
 	// KMSDenied denies kms:Decrypt. It only fires on a call that would return decrypted
 	// secret material: SSM with WithDecryption on a SecureString answers 400
 	// AccessDeniedException naming kms:Decrypt; Secrets Manager GetSecretValue answers 400
-	// AccessDeniedException "Access to KMS is not allowed"; BatchGetSecretValue lists that
-	// error per secret in Errors.
+	// AccessDeniedException "Access to KMS is not allowed".
 	KMSDenied Kind = "kms"
 	// DecryptionFailure (Secrets Manager) answers 400 DecryptionFailure "Secrets Manager can't
 	// decrypt the protected secret text using the provided KMS key."; like KMSDenied it only

@@ -23,9 +23,8 @@ import (
 // validate applies AWS's request limits that kumo does not check.
 func validate(req *request) (status int, code, msg string, bad bool) {
 	var in struct {
-		MaxResults   *int
-		Names        []string
-		SecretIdList []string
+		MaxResults *int
+		Names      []string
 	}
 	if err := json.Unmarshal(req.body, &in); err != nil {
 		return 0, "", "", false // kumo answers malformed bodies itself
@@ -55,11 +54,6 @@ func validate(req *request) (status int, code, msg string, bad bool) {
 		if len(in.Names) == 0 {
 			return fail("Value '[]' at 'names' failed to satisfy constraint: Member must have length greater than or equal to 1")
 		}
-	case "secretsmanager.BatchGetSecretValue":
-		if len(in.SecretIdList) > 20 {
-			return fail("Value '[%s]' at 'secretIdList' failed to satisfy constraint: Member must have length less than or equal to 20", strings.Join(in.SecretIdList, ", "))
-		}
-		return maxResults(20)
 	}
 	return 0, "", "", false
 }
@@ -293,44 +287,8 @@ func (s *Server) getPlainParameters(ctx context.Context, req *request, names []s
 	return jsonResponse(out), true, nil
 }
 
-// getParameter answers GetParameter with a selector or an ARN; plain names go to kumo.
-func (s *Server) getParameter(ctx context.Context, req *request) (*response, error) {
-	var in struct {
-		Name           string
-		WithDecryption bool
-	}
-	if err := json.Unmarshal(req.body, &in); err != nil || in.Name == "" {
-		return s.forward(ctx, req)
-	}
-	ref, ok := parseParamRef(in.Name)
-	if ok && ref.plain() {
-		resp, err := s.forward(ctx, req)
-		if err == nil && resp.status == http.StatusOK && !in.WithDecryption {
-			resp.body = maskSecure(resp.body)
-		}
-		return resp, err
-	}
-	if !ok {
-		return errorResponse(http.StatusBadRequest, "ValidationException",
-			fmt.Sprintf("Invalid parameter name. Please ensure that you specify a valid parameter name: %s", in.Name)), nil
-	}
-	p, err := s.resolve(ctx, ref, in.WithDecryption)
-	switch {
-	case errors.Is(err, errParamNotFound):
-		return errorResponse(http.StatusBadRequest, "ParameterNotFound", ""), nil
-	case errors.Is(err, errVersionNotFound):
-		return errorResponse(http.StatusBadRequest, "ParameterVersionNotFound",
-			fmt.Sprintf("Systems Manager could not find version %d of %s. Verify the version and try again.", ref.version, ref.asked)), nil
-	case err != nil:
-		return nil, err
-	}
-	return jsonResponse(struct {
-		Parameter *paramOut `json:"Parameter"`
-	}{p}), nil
-}
-
 // maskSecure replaces kumo's "kms:alias/aws/ssm:PLAINTEXT" SecureString values with an
-// opaque ciphertext, in a GetParameter or GetParametersByPath answer.
+// opaque ciphertext, in a GetParametersByPath answer.
 func maskSecure(body []byte) []byte {
 	var doc map[string]json.RawMessage
 	if json.Unmarshal(body, &doc) != nil {
@@ -347,9 +305,6 @@ func maskSecure(body []byte) []byte {
 		b, _ := json.Marshal(p)
 		return b
 	}
-	if raw, ok := doc["Parameter"]; ok {
-		doc["Parameter"] = fix(raw)
-	}
 	if raw, ok := doc["Parameters"]; ok {
 		var list []json.RawMessage
 		if json.Unmarshal(raw, &list) == nil {
@@ -364,69 +319,6 @@ func maskSecure(body []byte) []byte {
 		return body
 	}
 	return b
-}
-
-// batchGetSecretValue answers BatchGetSecretValue (SecretIdList only) from kumo's
-// GetSecretValue, listing per-secret failures in Errors as AWS does.
-func (s *Server) batchGetSecretValue(ctx context.Context, req *request) (*response, error) {
-	var in struct {
-		SecretIdList []string
-		Filters      []json.RawMessage
-	}
-	if err := json.Unmarshal(req.body, &in); err != nil {
-		return errorResponse(http.StatusBadRequest, "InvalidParameterException", "Failed to parse request body"), nil
-	}
-	switch {
-	case len(in.Filters) > 0 && len(in.SecretIdList) > 0:
-		return errorResponse(http.StatusBadRequest, "InvalidParameterException", "Either 'SecretIdList' or 'Filters' must be provided, but not both."), nil
-	case len(in.Filters) > 0:
-		return errorResponse(http.StatusBadRequest, "InvalidRequestException", "awstest: BatchGetSecretValue with Filters is not emulated; use SecretIdList"), nil
-	case len(in.SecretIdList) == 0:
-		return errorResponse(http.StatusBadRequest, "InvalidParameterException", "Either 'SecretIdList' or 'Filters' must be provided."), nil
-	}
-	type value struct {
-		ARN           string   `json:"ARN"`
-		CreatedDate   float64  `json:"CreatedDate"`
-		Name          string   `json:"Name"`
-		SecretBinary  []byte   `json:"SecretBinary,omitempty"`
-		SecretString  *string  `json:"SecretString,omitempty"`
-		VersionId     string   `json:"VersionId"`
-		VersionStages []string `json:"VersionStages"`
-	}
-	type apiErr struct {
-		ErrorCode string `json:"ErrorCode"`
-		Message   string `json:"Message"`
-		SecretId  string `json:"SecretId"`
-	}
-	out := struct {
-		Errors       []apiErr `json:"Errors"`
-		SecretValues []value  `json:"SecretValues"`
-	}{Errors: []apiErr{}, SecretValues: []value{}}
-	for _, id := range in.SecretIdList {
-		v, err := s.sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
-		var ae smithy.APIError
-		if errors.As(err, &ae) {
-			out.Errors = append(out.Errors, apiErr{ErrorCode: ae.ErrorCode(), Message: ae.ErrorMessage(), SecretId: id})
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if f, ok := s.takeFault(req.action, true); ok {
-			e := apiErr{ErrorCode: "AccessDeniedException", Message: smKMSDenied, SecretId: id}
-			if f.Kind == DecryptionFailure {
-				e = apiErr{ErrorCode: "DecryptionFailure", Message: smDecryptFailure, SecretId: id}
-			}
-			out.Errors = append(out.Errors, e)
-			continue
-		}
-		out.SecretValues = append(out.SecretValues, value{
-			ARN: aws.ToString(v.ARN), CreatedDate: epoch(aws.ToTime(v.CreatedDate)), Name: aws.ToString(v.Name),
-			SecretBinary: v.SecretBinary, SecretString: v.SecretString, VersionId: aws.ToString(v.VersionId),
-			VersionStages: v.VersionStages,
-		})
-	}
-	return jsonResponse(out), nil
 }
 
 // getSecretValue answers VersionStage AWSPREVIOUS with the one version AWS would have under

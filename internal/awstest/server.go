@@ -68,6 +68,8 @@ type Call struct {
 	// keeps one store whatever the region, so this is how a test sees where a request
 	// would have gone in AWS.
 	Region string
+	// UserAgent is the request's User-Agent, which CloudTrail records.
+	UserAgent string
 }
 
 // Option configures Start.
@@ -344,7 +346,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	req.service, req.action = splitTarget(r.Header.Get("X-Amz-Target"))
 	req.region = signedRegion(r.Header.Get("Authorization"))
 
-	call := &Call{Action: req.action, Start: time.Now(), Region: req.region}
+	call := &Call{Action: req.action, Start: time.Now(), Region: req.region, UserAgent: r.Header.Get("User-Agent")}
 	s.mu.Lock()
 	s.calls[req.action]++
 	s.log = append(s.log, call)
@@ -389,14 +391,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case req.service == "ssm" && req.action == "GetParameters":
 		resp, err = s.getParameters(r.Context(), req)
-	case req.service == "ssm" && req.action == "GetParameter":
-		resp, err = s.getParameter(r.Context(), req)
 	case req.service == "ssm" && req.action == "DescribeParameters":
 		resp, err = s.describeParameters(r.Context(), req)
 	case req.service == "secretsmanager" && req.action == "GetSecretValue":
 		resp, err = s.getSecretValue(r.Context(), req)
-	case req.service == "secretsmanager" && req.action == "BatchGetSecretValue":
-		resp, err = s.batchGetSecretValue(r.Context(), req)
 	case req.service == "ssm" && req.action == "GetParametersByPath":
 		resp, err = s.forward(r.Context(), req)
 		var in struct{ WithDecryption bool }

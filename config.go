@@ -12,6 +12,7 @@ import (
 
 	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/ref"
 )
 
 const envPrefix = "SECRETEXEC_"
@@ -19,7 +20,6 @@ const envPrefix = "SECRETEXEC_"
 // config is everything the command line and the SECRETEXEC_* variables say.
 type config struct {
 	sources     []fetch.Source
-	refs        []fetch.VarRef // inherited variables holding references, found by run
 	recursive   bool
 	backend     string
 	region      string
@@ -94,9 +94,18 @@ func parseSource(kind fetch.Kind, v string) (fetch.Source, error) {
 		if v[i+1:] == "" {
 			return fetch.Source{}, usagef("the form is --secret-id NAME=SECRET_ID", "--secret-id %q names no secret", v)
 		}
-		return fetch.Source{Kind: fetch.Secret, Bind: v[:i], SecretID: v[i+1:]}, nil
+		return fetch.Source{Kind: fetch.Secret, Bind: v[:i], SecretID: v[i+1:]}, checkSecretID(v[i+1:])
 	}
-	return fetch.Source{Kind: fetch.Secret, SecretID: v}, nil
+	return fetch.Source{Kind: fetch.Secret, SecretID: v}, checkSecretID(v)
+}
+
+// checkSecretID refuses a --secret-id ARN that is not a secret's whole ARN, by ref's rules
+// for ARNs and regions, as for sm:// references.
+func checkSecretID(id string) error {
+	if _, err := ref.SecretIDRegion(id); err != nil {
+		return usagef("give the secret's name or its full ARN, arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME", "--secret-id %q: %v", id, err)
+	}
+	return nil
 }
 
 // noTwin lists flags that have no SECRETEXEC_* twin: a variable must not be able to turn

@@ -10,10 +10,10 @@ import (
 
 // installFallbackRoots gives TLS the bundled Mozilla roots when the system has none, as in a
 // FROM-scratch image. It does what golang.org/x/crypto/x509roots/fallback does in its init,
-// but only when needed: parsing the bundle costs about 3 ms and 650 KB of heap at every
-// start (and pushed start-up over the GC's first heap goal), which a system with a CA store
-// never uses, since Go prefers the system roots. The files are the ones crypto/x509 reads on
-// Linux; a store is taken to exist if one of them is non-empty.
+// but only when needed: parsing the bundle costs every start time and heap (bench/README.md,
+// change 2), which a system with a CA store never uses, since Go prefers the system roots.
+// The files are the ones crypto/x509 reads on Linux; a store is taken to exist if one of
+// them is non-empty.
 func installFallbackRoots() {
 	if systemRootsExist() {
 		return

@@ -27,9 +27,6 @@ const (
 	exitNotFound = 127 // the command was not found
 )
 
-// signals stop fetching; the exit status is then 128+N.
-var signals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
-
 // run is the whole command: it reads only its arguments, returns the exit status, and on
 // success does not return at all (the command replaces the process).
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
@@ -54,34 +51,15 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sigs := notifyAsync(signals...)
-	defer sigs.stop()
-	// The relay cancels fetching on a signal. A signal it has not taken yet is still on
-	// sigs.C, so interrupted looks at both; before exec, the relay is stopped first, so that
-	// no signal is in its hands between the two.
-	caught := make(chan os.Signal, 1)
-	quitRelay, relayDone := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(relayDone)
-		select {
-		case s := <-sigs.C:
-			caught <- s
-			cancel()
-		case <-ctx.Done():
-		case <-quitRelay:
-		}
-	}()
+	ints := catchInterrupts(cancel)
+	defer ints.stop()
 	interrupted := func() (int, bool) {
-		var s os.Signal
-		select {
-		case s = <-caught:
-		case s = <-sigs.C:
-		default:
+		s, ok := ints.caught()
+		if !ok {
 			return 0, false
 		}
-		caught <- s
 		lg.errorf("interrupted by %s while fetching; the command was not started", sigName(s))
-		return 128 + int(s.(syscall.Signal)), true
+		return 128 + int(s), true
 	}
 
 	base := env.Without(environ, func(name string) bool { return strings.HasPrefix(name, envPrefix) })
@@ -90,7 +68,6 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		lg.fail(err)
 		return exitFailure
 	}
-	c.refs = refs
 	merged := base
 	var fetched []string
 	if c.disable {
@@ -104,7 +81,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		}
 	} else {
 		var code int
-		merged, fetched, code = fetchAndMerge(ctx, c, base, lg, stdout)
+		merged, fetched, code = fetchAndMerge(ctx, c, refs, base, lg, stdout)
 		if code != exitOK {
 			if sc, ok := interrupted(); ok {
 				return sc
@@ -117,7 +94,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	if c.output == "" || c.disable {
 		// Nothing left to interrupt: deregister while the command is checked.
-		sigs.stopAsync()
+		ints.stopAsync()
 	}
 
 	// Everything that can fail about the command is checked before the output file is
@@ -154,9 +131,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	// From here a signal takes its default action (it ends secretexec with 128+N as status)
 	// rather than being caught and lost while the command replaces us.
-	sigs.stop()
-	close(quitRelay)
-	<-relayDone
+	ints.stop()
 	if sc, ok := interrupted(); ok {
 		return sc
 	}
@@ -177,11 +152,11 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	return execFailureCode(err)
 }
 
-// fetchAndMerge fetches every source within --timeout and merges the result into base.
-// The names it returns, only with --output, are the fetched variables (sources' and
-// resolved references'), which --output writes.
-func fetchAndMerge(ctx context.Context, c *config, base []string, lg *logger, stdout io.Writer) ([]string, []string, int) {
-	if len(c.sources) == 0 && len(c.refs) == 0 {
+// fetchAndMerge fetches every source and reference within --timeout and merges the result
+// into base. The names it returns, only with --output, are the fetched variables (sources'
+// and resolved references'), which --output writes.
+func fetchAndMerge(ctx context.Context, c *config, refs []fetch.VarRef, base []string, lg *logger, stdout io.Writer) ([]string, []string, int) {
+	if len(c.sources) == 0 && len(refs) == 0 {
 		lg.warnf("no --ssm-path, --secret-id or reference given: nothing to fetch")
 		if c.dryRun {
 			printPlan(stdout, c, nil)
@@ -191,13 +166,16 @@ func fetchAndMerge(ctx context.Context, c *config, base []string, lg *logger, st
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	start := time.Now()
-	clients, err := newClients(ctx, c, lg)
+	o := fetch.Options{Region: c.region, Retries: c.retries, Timeout: c.timeout, AppID: appID(), AllowEmpty: c.allowEmpty}
+	if c.verbose {
+		o.Logf = lg.verbosef
+	}
+	f, err := fetch.New(ctx, o, c.sources, refs)
 	if err != nil {
 		lg.fail(timeoutErr(ctx, c, err))
 		return nil, nil, exitFailure
 	}
-	f := &fetch.Fetcher{SSM: clients.ssm, Secrets: clients.secrets, AllowEmpty: c.allowEmpty, Region: clients.region}
-	results, resolved, err := f.FetchAll(ctx, c.sources, c.refs)
+	results, resolved, err := f.FetchAll(ctx, c.sources, refs)
 	if err != nil {
 		lg.fail(timeoutErr(ctx, c, err))
 		return nil, nil, exitFailure

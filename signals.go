@@ -1,10 +1,73 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/signal"
 	"sync"
+	"syscall"
 )
+
+// interruptSignals stop secretexec before the command starts; the exit status is then 128+N.
+var interruptSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// interrupts catches interruptSignals until the command is about to start: the first one
+// cancels the fetch, and caught says which it was.
+type interrupts struct {
+	sigs *asyncSignals
+	got  chan os.Signal // the relay's catch, put back by caught for the next look
+	quit chan struct{}
+	done chan struct{}
+}
+
+func catchInterrupts(cancel context.CancelFunc) *interrupts {
+	in := &interrupts{
+		sigs: notifyAsync(interruptSignals...),
+		got:  make(chan os.Signal, 1),
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(in.done)
+		select {
+		case s := <-in.sigs.C:
+			in.got <- s
+			cancel()
+		case <-in.quit:
+		}
+	}()
+	return in
+}
+
+// caught reports the signal that arrived, if one did. A signal the relay has not taken yet
+// is still on sigs.C, so both are looked at.
+func (in *interrupts) caught() (syscall.Signal, bool) {
+	var s os.Signal
+	select {
+	case s = <-in.got:
+	case s = <-in.sigs.C:
+	default:
+		return 0, false
+	}
+	in.got <- s
+	return s.(syscall.Signal), true
+}
+
+// stopAsync begins deregistering; a signal from then on is either caught or has its default
+// action (secretexec ends with 128+N), never lost.
+func (in *interrupts) stopAsync() { in.sigs.stopAsync() }
+
+// stop deregisters and stops the relay, so that no signal is in its hands when stop
+// returns: one that arrived is seen by caught.
+func (in *interrupts) stop() {
+	in.sigs.stop()
+	select {
+	case <-in.quit:
+	default:
+		close(in.quit)
+	}
+	<-in.done
+}
 
 // asyncSignals is signal.Notify and signal.Stop off the start-up's critical path. Each
 // signal enabled or disabled is a round trip to the thread the runtime dedicates to signal

@@ -36,11 +36,12 @@ func versionString() string {
 	return fmt.Sprintf("secretexec %s (commit %s, %s)", v, c, runtime.Version())
 }
 
-// userAgent is sent with every AWS request; CloudTrail records it, so an audit can tell
-// secretexec's reads from other tools'.
-func userAgent() string {
+// appID is the SDK's application id, which goes into the User-Agent of every AWS request as
+// "app/secretexec-VERSION"; CloudTrail records it, so an audit can tell secretexec's reads
+// from other tools'. (The SDK would turn a "/" into "-" itself.)
+func appID() string {
 	if version == "" {
 		return "secretexec"
 	}
-	return "secretexec/" + version
+	return "secretexec-" + version
 }

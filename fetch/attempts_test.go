@@ -9,44 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 
 	"github.com/secretexec/secretexec/fetch"
-	"github.com/secretexec/secretexec/internal/awsapi"
 	"github.com/secretexec/secretexec/internal/awstest"
 )
 
-// The client retries, bounds attempts and counts them (awsapi); what fetch owns is how a
-// call that failed anyway is reported: the source, what AWS answered last, how many attempts
+// The client retries, bounds attempts and counts them (retry.go, in the SDK's retry loop);
+// what fetch owns is how a call that failed anyway is reported: the source, what AWS answered last, how many attempts
 // were made, whether the deadline cut it short, and never a body. These tests read that off
 // the clients the command uses, against the emulator's faults.
-
-// retrying is the emulator's config with a standard retryer of the given attempts and a
-// fixed backoff, so that a test's timing does not depend on jitter.
-func retrying(cfg aws.Config, attempts int, backoff time.Duration) aws.Config {
-	cfg.Retryer = func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = attempts
-			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return backoff, nil })
-			o.RateLimiter = ratelimit.None
-		})
-	}
-	return cfg
-}
-
-// emulatorFetcher is a Fetcher with the command's clients against srv, each attempt
-// bounded by perAttempt.
-func emulatorFetcher(srv *awstest.Server, attempts int, backoff, perAttempt time.Duration) *fetch.Fetcher {
-	cfg := retrying(srv.Config(), attempts, backoff)
-	return &fetch.Fetcher{
-		SSM:     awsapi.NewSSM(awsapi.Config{AWS: cfg, AttemptTimeout: perAttempt}),
-		Secrets: awsapi.NewSecretsManager(awsapi.Config{AWS: cfg, AttemptTimeout: perAttempt}),
-		Region:  cfg.Region,
-	}
-}
 
 func TestFetchFailedCalls(t *testing.T) {
 	srv := awstest.New(t)
@@ -63,7 +35,7 @@ func TestFetchFailedCalls(t *testing.T) {
 		src      fetch.Source
 		want     string // the whole message, a regular expression
 		calls    int    // requests the emulator saw
-		attempts int    // SourceError.Attempts
+		attempts int    // Error.Attempts
 		code     string // the AWS error code errors.As finds, if any
 		hint     string // part of the hint; "": none
 		target   any    // a pointer to an error type errors.As must find, if any
@@ -75,7 +47,7 @@ func TestFetchFailedCalls(t *testing.T) {
 			want:     `^ssm path "/app": the answer from AWS could not be decoded \(truncated or not JSON\) \(after 3 attempts\)$`,
 			calls:    3,
 			attempts: 3,
-			target:   new(*awsapi.DecodeError),
+			target:   new(*smithy.DeserializationError),
 		},
 		{
 			name:     "connection resets",
@@ -92,7 +64,7 @@ func TestFetchFailedCalls(t *testing.T) {
 			want:     `^ssm path "/app": no answer within 100ms \(after 3 attempts\)$`,
 			calls:    3,
 			attempts: 3,
-			target:   new(*awsapi.AttemptTimeoutError),
+			target:   new(*fetch.AttemptTimeoutError),
 		},
 		{
 			name:     "throttled until the retries ran out",
@@ -259,7 +231,7 @@ func TestFetchFailedCallsDeadline(t *testing.T) {
 
 // A path whose pages needed retries is read by paging alone: the account is at its request
 // rate, and listing would add requests to a fleet's start (fetchPath). The page's attempts
-// are awsapi's Metadata.Attempts.
+// are the SDK's attempt results.
 func TestFetchRetriedPathIsNotListed(t *testing.T) {
 	srv := awstest.New(t)
 	ctx := context.Background()
@@ -313,7 +285,7 @@ func TestFetchDeserializationErrorNotQuoted(t *testing.T) {
 	err := &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRoleWithWebIdentity", Err: &smithy.DeserializationError{
 		Err: fmt.Errorf("invalid character 'x' after object key:value pair near %q", canary),
 	}}
-	wrapped := &awsapi.AttemptsError{Attempts: 1, Err: fmt.Errorf("getting AWS credentials: %w", err)}
+	wrapped := &fetch.AttemptsError{Attempts: 1, Err: fmt.Errorf("getting AWS credentials: %w", err)}
 	f := &fetch.Fetcher{SSM: ssmFailing(wrapped)}
 	_, ferr := f.Fetch(context.Background(), []fetch.Source{path("/app")})
 	sourceError(t, ferr) // checks the canary

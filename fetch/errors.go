@@ -8,32 +8,32 @@ import (
 
 	"github.com/aws/smithy-go"
 
-	"github.com/secretexec/secretexec/internal/awsapi"
+	"github.com/secretexec/secretexec/ref"
 )
 
-var (
-	// ErrEmptyPath is an --ssm-path that holds no parameters (without --allow-empty).
-	ErrEmptyPath = errors.New("no parameters found")
-	// ErrEmptySecret is a JSON secret holding an empty object (without --allow-empty).
-	ErrEmptySecret = errors.New("the secret's JSON object has no keys")
-	// ErrBinarySecret is a secret stored as SecretBinary, which has no variables to give.
-	ErrBinarySecret = errors.New("the secret is stored as SecretBinary, not SecretString")
-)
+// ErrEmptyPath is an --ssm-path that holds no parameters (without AllowEmpty).
+var ErrEmptyPath = errors.New("no parameters found")
 
-// SourceError is a failure of one source. Its message names the source, never a value.
-type SourceError struct {
-	Source    Source
-	Op        string // the AWS operation, if the error came from AWS
-	Region    string
-	Attempts  int  // attempts made when retries ran out, else 0
-	Cancelled bool // the fetch was cancelled (deadline, signal, another source failed)
+// Error is the failure of one source or one reference. Its message names the source, or the
+// variable and its reference, and never a value; Hint says what to do about it.
+type Error struct {
+	Source    Source  // the source that failed; the zero Source for a reference
+	Ref       *VarRef // the reference that failed; nil for a source
+	Op        string  // the AWS operation, if the error came from AWS
+	Region    string  // the region the request went to
+	Attempts  int     // attempts made when the call failed after retries, else 0 or 1
+	Cancelled bool    // the fetch was cancelled (deadline, signal, another source failed)
 	Err       error
 }
 
-func (e *SourceError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.Source.String())
-	b.WriteString(": ")
+	if e.Ref != nil {
+		fmt.Fprintf(&b, "variable %s: %s: ", e.Ref.Var, e.Ref.Ref)
+	} else {
+		b.WriteString(e.Source.String())
+		b.WriteString(": ")
+	}
 	b.WriteString(e.Err.Error())
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
@@ -41,10 +41,39 @@ func (e *SourceError) Error() string {
 	return b.String()
 }
 
-func (e *SourceError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
+
+// forSource is e, from a request shared by several sources and references, as src's error.
+func (e *Error) forSource(src Source) *Error {
+	c := *e
+	c.Source, c.Ref = src, nil
+	return &c
+}
+
+// forRef is e as the error of the reference vr.
+func (e *Error) forRef(vr VarRef) *Error {
+	c := *e
+	c.Source, c.Ref = Source{}, &vr
+	return &c
+}
+
+// secretID is the id of the secret that failed, or "" for SSM.
+func (e *Error) secretID() string {
+	switch {
+	case e.Ref != nil && e.Ref.Ref.Kind == ref.Secret:
+		return e.Ref.Ref.ID
+	case e.Ref == nil && e.Source.Kind == Secret:
+		return e.Source.SecretID
+	}
+	return ""
+}
 
 // Hint says what to do about the error, or "".
-func (e *SourceError) Hint() string {
+func (e *Error) Hint() string {
+	var r ref.Ref
+	if e.Ref != nil {
+		r = e.Ref.Ref
+	}
 	switch {
 	case errors.Is(e.Err, ErrEmptyPath):
 		return "check the path (names are case-sensitive and start with /); parameters nested deeper need --recursive; --allow-empty accepts an empty path"
@@ -52,6 +81,14 @@ func (e *SourceError) Hint() string {
 		return "--allow-empty accepts a secret with no keys"
 	case errors.Is(e.Err, ErrBinarySecret):
 		return "secretexec reads SecretString only; store the value as a string (base64 if it must be binary)"
+	case errors.Is(e.Err, ErrParameterNotFound):
+		what := "the name (case-sensitive, a hierarchical name starts with /)"
+		if r.Version != 0 || r.Label != "" {
+			what = "the name and that the version or label exists"
+		}
+		return fmt.Sprintf("check %s and the region (%s); a parameter shared from another account needs its full ARN", what, regionOr(e.Region))
+	case errors.Is(e.Err, ErrNoKey):
+		return fmt.Sprintf("check the key's spelling (keys are case-sensitive); %s%s without a key takes the whole secret", ref.FormSM, r.ID)
 	}
 	var ce *CollisionError
 	if errors.As(e.Err, &ce) {
@@ -59,31 +96,42 @@ func (e *SourceError) Hint() string {
 	}
 	var je *JSONError
 	if errors.As(e.Err, &je) {
+		if e.Ref != nil {
+			return fmt.Sprintf("only a JSON object has keys; %s%s without a key takes the whole secret", ref.FormSM, r.ID)
+		}
 		return fmt.Sprintf("to put a plain (non-JSON) secret in one variable, bind it: --secret-id NAME=%s", e.Source.SecretID)
 	}
-	secretID := ""
-	if e.Source.Kind == Secret {
-		secretID = e.Source.SecretID
-	}
+	secretID := e.secretID()
 	if h, ok := kmsHint(e.Err, secretID); ok {
 		return h
 	}
 	code := errorCode(e.Err)
 	switch {
-	case code == "AccessDeniedException" && e.Source.Kind == SSMPath:
-		// GetParametersByPath is authorized against the path itself, not the parameters.
-		return fmt.Sprintf("the role needs ssm:GetParametersByPath on arn:aws:ssm:%s:*:parameter%s, and kms:Decrypt on the key of SecureString parameters", regionOr(e.Region), e.Source.Path)
-	case code == "AccessDeniedException":
-		return fmt.Sprintf("the role needs secretsmanager:GetSecretValue on %s, and kms:Decrypt on the secret's key if it is a customer managed key", secretResource(e.Source.SecretID, e.Region))
-	case code == "ValidationException" && e.Source.Kind == SSMPath:
-		return "a path is /-separated, starts with /, and has at most 15 levels"
-	case e.Source.Kind == SSMPath:
+	case e.Ref != nil && r.Kind == ref.SSM:
+		if code == "AccessDeniedException" {
+			return fmt.Sprintf("the role needs ssm:GetParameters on %s, and kms:Decrypt on the key of a SecureString parameter", paramResource(r, e.Region))
+		}
 		return commonHint(code)
+	case e.Ref == nil && e.Source.Kind == SSMPath:
+		switch code {
+		case "AccessDeniedException":
+			// GetParametersByPath is authorized against the path itself, not the parameters.
+			return fmt.Sprintf("the role needs ssm:GetParametersByPath on arn:aws:ssm:%s:*:parameter%s, and kms:Decrypt on the key of SecureString parameters", regionOr(e.Region), e.Source.Path)
+		case "ValidationException":
+			return "a path is /-separated, starts with /, and has at most 15 levels"
+		}
+		return commonHint(code)
+	}
+	switch code {
+	case "AccessDeniedException":
+		return fmt.Sprintf("the role needs secretsmanager:GetSecretValue on %s, and kms:Decrypt on the secret's key if it is a customer managed key", secretResource(secretID, e.Region))
+	case "ResourceNotFoundException":
+		if r.VersionStage != "" || r.VersionID != "" {
+			return fmt.Sprintf("no secret with this name or ARN in region %s, or it has no version with this stage or id", regionOr(e.Region))
+		}
 	}
 	return secretHint(code, e.Region)
 }
-
-func (e *SourceError) cancelled() bool { return e.Cancelled }
 
 // errorCode is the AWS error code in err's chain, or "".
 func errorCode(err error) string {
@@ -166,6 +214,14 @@ func regionOr(r string) string {
 	return r
 }
 
+// paramResource is the IAM resource of the parameter a reference names.
+func paramResource(r ref.Ref, region string) string {
+	if strings.HasPrefix(r.ID, "arn:") {
+		return r.ID
+	}
+	return fmt.Sprintf("arn:aws:ssm:%s:*:parameter/%s", regionOr(region), strings.TrimPrefix(r.Name, "/"))
+}
+
 // secretResource is the IAM resource for a secret id: a full ARN as is, otherwise the name
 // with the 6-character suffix AWS adds to every secret ARN.
 func secretResource(id, region string) string {
@@ -185,14 +241,16 @@ func (e *CollisionError) Error() string {
 	return fmt.Sprintf("keys %q and %q both map to variable %s", e.Keys[0], e.Keys[1], e.Name)
 }
 
-func newSourceError(ctx context.Context, src Source, op string, err error) *SourceError {
-	se := &SourceError{Source: src, Op: op, Err: err}
-	var ae *awsapi.AttemptsError
+// newError is a failed AWS call: AWS's code and message, or a short account of what else
+// went wrong, with the attempts made and whether the fetch was cancelled.
+func newError(ctx context.Context, op, region string, err error) *Error {
+	e := &Error{Op: op, Region: region}
+	var ae *AttemptsError
 	if errors.As(err, &ae) {
-		se.Attempts = ae.Attempts
+		e.Attempts = ae.Attempts
 	}
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		se.Cancelled = true
+		e.Cancelled = true
 		// Cut short while backing off or waiting: what the last attempt got is the story.
 		if ae != nil && ae.Last != nil {
 			err = ae.Last
@@ -202,16 +260,23 @@ func newSourceError(ctx context.Context, src Source, op string, err error) *Sour
 	// source and operation are already named.
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		se.Err = apiError{apiErr}
+		e.Err = apiError{apiErr}
 	} else {
-		se.Err = shortError(err)
+		e.Err = shortError(err)
 	}
-	return se
+	return e
+}
+
+// sourceError is a failed AWS call of one source, in the configured region.
+func (f *Fetcher) sourceError(ctx context.Context, src Source, op string, err error) *Error {
+	e := newError(ctx, op, f.Region, err)
+	e.Source = src
+	return e
 }
 
 // apiError prints an AWS error as "Code: message" and still unwraps to it.
 type apiError struct{ smithy.APIError }
 
-func (e apiError) Error() string { return awsapi.Brief(e.APIError) }
+func (e apiError) Error() string { return brief(e.APIError) }
 
 func (e apiError) Unwrap() error { return e.APIError }

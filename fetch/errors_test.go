@@ -49,11 +49,11 @@ func TestKMSHintForReferences(t *testing.T) {
 		e    interface{ Hint() string }
 		want string
 	}{
-		{"sm reference", &RefError{VarRef: VarRef{Var: "DB", Ref: ref.Ref{Kind: ref.Secret, ID: "app/prod"}}, Err: denied},
+		{"sm reference", &Error{Ref: &VarRef{Var: "DB", Ref: ref.Ref{Kind: ref.Secret, ID: "app/prod"}}, Err: denied},
 			"the role needs kms:Decrypt on the secret's KMS key (KmsKeyId in: aws secretsmanager describe-secret --secret-id app/prod)"},
-		{"ssm reference", &RefError{VarRef: VarRef{Var: "DB", Ref: ref.Ref{Kind: ref.SSM, ID: "/app/DB", Name: "/app/DB"}}, Err: denied},
+		{"ssm reference", &Error{Ref: &VarRef{Var: "DB", Ref: ref.Ref{Kind: ref.SSM, ID: "/app/DB", Name: "/app/DB"}}, Err: denied},
 			"the role needs kms:Decrypt on the KMS key of the SecureString parameters"},
-		{"secret source", &SourceError{Source: Source{Kind: Secret, SecretID: "app/prod"}, Err: denied},
+		{"secret source", &Error{Source: Source{Kind: Secret, SecretID: "app/prod"}, Err: denied},
 			"the role needs kms:Decrypt on the secret's KMS key (KmsKeyId in: aws secretsmanager describe-secret --secret-id app/prod)"},
 	} {
 		if got := tc.e.Hint(); got != tc.want {

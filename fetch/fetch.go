@@ -1,6 +1,12 @@
-// Package fetch reads secrets from AWS SSM Parameter Store and AWS Secrets Manager. It holds
-// one narrow interface per client (internal/awsapi's), pagination, concurrency and typed,
-// source-naming errors.
+// Package fetch reads secrets from AWS SSM Parameter Store and AWS Secrets Manager through the
+// SDK's service clients: sources (--ssm-path, --secret-id) and references (ssm://, sm://, ECS
+// ARNs) in one deduplicated, concurrent fetch, with typed errors that name what failed and
+// never a value.
+//
+// The files: fetch.go the entry point (FetchAll) and its types; plan.go which requests a fetch
+// makes; params.go and list.go SSM parameters (by path, by name, the large-path listing);
+// secrets.go Secrets Manager; json.go a JSON secret's variables; errors.go the error type and
+// its hints; retry.go attempts and retries; clients.go the AWS configuration and clients.
 package fetch
 
 import (
@@ -8,25 +14,26 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
+	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/secretexec/secretexec/env"
-	"github.com/secretexec/secretexec/internal/awsapi"
+	"github.com/secretexec/secretexec/ref"
 )
 
-// SSMAPI is the part of the SSM client secretexec uses; *awsapi.SSM has it.
+// SSMAPI is the part of *ssm.Client secretexec uses.
 type SSMAPI interface {
-	GetParametersByPath(ctx context.Context, params *awsapi.GetParametersByPathInput, optFns ...func(*awsapi.Options)) (*awsapi.GetParametersByPathOutput, error)
-	GetParameters(ctx context.Context, params *awsapi.GetParametersInput, optFns ...func(*awsapi.Options)) (*awsapi.GetParametersOutput, error)
+	GetParametersByPath(ctx context.Context, params *ssm.GetParametersByPathInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error)
+	GetParameters(ctx context.Context, params *ssm.GetParametersInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
+	DescribeParameters(ctx context.Context, params *ssm.DescribeParametersInput, optFns ...func(*ssm.Options)) (*ssm.DescribeParametersOutput, error)
 }
 
-// SecretsAPI is the part of the Secrets Manager client secretexec uses; *awsapi.SecretsManager
-// has it.
+// SecretsAPI is the part of *secretsmanager.Client secretexec uses.
 type SecretsAPI interface {
-	GetSecretValue(ctx context.Context, params *awsapi.GetSecretValueInput, optFns ...func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error)
+	GetSecretValue(ctx context.Context, params *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
 // Kind says which AWS API a Source reads.
@@ -74,15 +81,35 @@ type Result struct {
 	Calls  int // AWS requests made for this source (pages), for --verbose
 }
 
-// Fetcher fetches sources with the given clients.
-type Fetcher struct {
-	SSM        SSMAPI
-	Secrets    SecretsAPI
-	AllowEmpty bool
-	// Region is the configured region; a secret given as an ARN in another region is read
-	// from that region.
-	Region string
+// VarRef is an inherited variable whose value is a reference.
+type VarRef struct {
+	Var string
+	Ref ref.Ref
 }
+
+// Resolved is the value a reference named.
+type Resolved struct {
+	VarRef
+	Value string
+}
+
+// Fetcher fetches sources and references with its clients (New or NewFromConfig builds
+// them; tests may give fakes).
+type Fetcher struct {
+	SSM     SSMAPI
+	Secrets SecretsAPI
+	// Region is the configured region; an ARN in another region is read from that region.
+	Region     string
+	AllowEmpty bool // an empty path or JSON secret is not an error
+}
+
+// errorGrace is how long the other requests may still run once one has failed, so that one
+// run reports every broken source and reference, while fail-fast still holds when one hangs.
+const errorGrace = time.Second
+
+// maxInFlight bounds the AWS requests one fetch has open at once, so that an environment
+// with hundreds of references does not open hundreds of connections in one burst.
+const maxInFlight = 16
 
 // Fetch reads every source concurrently; it is FetchAll without references.
 func (f *Fetcher) Fetch(ctx context.Context, sources []Source) ([]Result, error) {
@@ -90,16 +117,118 @@ func (f *Fetcher) Fetch(ctx context.Context, sources []Source) ([]Result, error)
 	return results, err
 }
 
+// FetchAll reads every source and resolves every reference in one fetch: a secret named
+// by several sources or references (same id, version stage, version id and region) is
+// read once, parameter names are deduplicated and read with GetParameters, at most ten
+// per call, and all requests run concurrently, each in the region of its ARN (plan.go).
+//
+// Results come back in the sources' order, resolved references in refs' order. Once a
+// request fails the others have errorGrace to finish; the errors that are causes come back
+// joined: the sources' in command-line order, then the references' by variable name. Each
+// is an *Error.
+func (f *Fetcher) FetchAll(ctx context.Context, sources []Source, refs []VarRef) ([]Result, []Resolved, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := f.newPlan(sources, refs)
+
+	results := make([]Result, len(sources))
+	srcErrs := make([]error, len(sources))
+	var tasks []func(context.Context) bool // each reports failure
+	for i, src := range sources {
+		switch src.Kind {
+		case SSMPath:
+			tasks = append(tasks, func(ctx context.Context) bool {
+				results[i], srcErrs[i] = f.fetchPath(ctx, src)
+				return srcErrs[i] != nil
+			})
+		case Secret:
+		default:
+			srcErrs[i] = fmt.Errorf("unknown source kind %d", src.Kind)
+		}
+	}
+	for _, j := range p.secretJobs() {
+		tasks = append(tasks, func(ctx context.Context) bool { return f.getSecret(ctx, j) })
+	}
+	for _, batch := range p.batches() {
+		tasks = append(tasks, func(ctx context.Context) bool { return f.getParameters(ctx, batch) })
+	}
+	runTasks(ctx, cancel, tasks)
+
+	// Secret sources and references take their values from the shared requests.
+	for i, src := range sources {
+		if j := p.srcSecret[i]; j != nil {
+			results[i], srcErrs[i] = f.secretResult(src, j)
+		}
+	}
+	resolved := make([]Resolved, len(refs))
+	refErrs := make([]error, len(refs))
+	for i, vr := range refs {
+		resolved[i].VarRef = vr
+		var err error
+		if j := p.refSecret[i]; j != nil {
+			resolved[i].Value, err = j.resolve(vr)
+		} else if j := p.refParam[i]; j != nil {
+			resolved[i].Value, err = j.resolve(vr)
+		} else {
+			err = &Error{Ref: &vr, Err: fmt.Errorf("unknown reference kind %d", vr.Ref.Kind)}
+		}
+		refErrs[i] = err
+	}
+	order := make([]int, len(refs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return refs[order[a]].Var < refs[order[b]].Var })
+	errs := srcErrs
+	for _, i := range order {
+		errs = append(errs, refErrs[i])
+	}
+	if err := firstErrors(errs); err != nil {
+		return results, nil, err
+	}
+	return results, resolved, nil
+}
+
+// runTasks runs every task at once, at most maxInFlight at a time, and cancels the rest
+// errorGrace after the first failure.
+func runTasks(ctx context.Context, cancel context.CancelFunc, tasks []func(context.Context) bool) {
+	sem := make(chan struct{}, maxInFlight)
+	var wg sync.WaitGroup
+	var stopOnce sync.Once
+	for _, task := range tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			acquired := false
+			select {
+			case sem <- struct{}{}:
+				acquired = true
+			case <-ctx.Done():
+			}
+			// A task whose turn came after cancellation still runs: it fails at once on
+			// the cancelled context and so records why it did not fetch.
+			failed := task(ctx)
+			if acquired {
+				<-sem // only its own slot: freeing another's would exceed maxInFlight
+			}
+			if failed {
+				stopOnce.Do(func() { time.AfterFunc(errorGrace, cancel) })
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // firstErrors keeps the errors that are causes, not the cancellations one error caused in
-// the other fetches, unless the parent context itself ended.
-func firstErrors(ctx context.Context, errs []error) error {
+// the other fetches; if there are only cancellations, the first.
+func firstErrors(errs []error) error {
 	var causes, cancelled []error
 	for _, err := range errs {
 		if err == nil {
 			continue
 		}
-		var c interface{ cancelled() bool }
-		if errors.As(err, &c) && c.cancelled() {
+		var e *Error
+		if errors.As(err, &e) && e.Cancelled {
 			cancelled = append(cancelled, err)
 			continue
 		}
@@ -114,126 +243,6 @@ func firstErrors(ctx context.Context, errs []error) error {
 	return nil
 }
 
-func (f *Fetcher) fetchPath(ctx context.Context, src Source) (Result, error) {
-	res := Result{Source: src}
-	prefix := src.Path
-	if !strings.HasSuffix(prefix, "/") {
-		prefix += "/"
-	}
-	byName := map[string]string{} // variable name -> key, to report collisions
-	in := &awsapi.GetParametersByPathInput{
-		Path:           aws.String(src.Path),
-		Recursive:      aws.Bool(src.Recursive),
-		WithDecryption: aws.Bool(true),
-		MaxResults:     aws.Int32(10), // AWS's maximum for this call
-	}
-	var params []param
-	start := time.Now()
-	retried := false
-	for {
-		res.Calls++
-		out, err := f.SSM.GetParametersByPath(ctx, in)
-		if err != nil {
-			return res, newSourceError(ctx, src, "GetParametersByPath", err)
-		}
-		// A page that needed retries (throttling, above all) means the account is at its
-		// request rate: listing would only add requests to a fleet start, so page on.
-		if out.ResultMetadata.Attempts > 1 {
-			retried = true
-		}
-		params = appendParams(params, out.Parameters)
-		if aws.ToString(out.NextToken) == "" {
-			break
-		}
-		in.NextToken = out.NextToken
-		if d, ok := f.SSM.(describer); ok && !retried && worthListing(res.Calls, time.Since(start)) {
-			// More than one page: read the rest in parallel (list.go).
-			all, calls, err := f.pathRest(ctx, src, d, in, params)
-			res.Calls += calls
-			if err != nil {
-				return res, err
-			}
-			params = all
-			break
-		}
-	}
-	// By name, so that a collision is reported the same way however the path was read.
-	sort.Slice(params, func(i, j int) bool { return params[i].name < params[j].name })
-	for _, p := range params {
-		full := p.name
-		key := strings.TrimPrefix(full, prefix)
-		if !strings.HasPrefix(full, prefix) || key == "" {
-			// Not below the path as asked; never expected from AWS, never silently used.
-			return res, &SourceError{Source: src, Op: "GetParametersByPath", Err: fmt.Errorf("parameter %q is not below the path", full)}
-		}
-		name := env.Name(key)
-		if other, dup := byName[name]; dup {
-			return res, &SourceError{Source: src, Err: &CollisionError{Name: name, Keys: [2]string{other, full}}}
-		}
-		byName[name] = full
-		res.Items = append(res.Items, Item{Key: full, Var: env.Var{Name: name, Value: p.value}, Desc: full})
-	}
-	if len(res.Items) == 0 && !f.AllowEmpty {
-		return res, &SourceError{Source: src, Err: ErrEmptyPath}
-	}
-	sortItems(res.Items)
-	return res, nil
-}
-
-// secretItems turns a secret's string into the source's variables: the whole string for a
-// bound source, else one variable per key of its JSON object.
-func (f *Fetcher) secretItems(res Result, s string) (Result, error) {
-	src := res.Source
-	if src.Bind != "" {
-		res.Items = []Item{{Key: src.SecretID, Var: env.Var{Name: src.Bind, Value: s}, Desc: "whole secret"}}
-		return res, nil
-	}
-	kvs, err := JSONObject(s)
-	if err != nil {
-		return res, &SourceError{Source: src, Err: err}
-	}
-	byName := map[string]string{}
-	for _, kv := range kvs {
-		name := env.Name(kv.Key)
-		if name == "" {
-			return res, &SourceError{Source: src, Err: errors.New("the secret's JSON object has an empty key")}
-		}
-		if other, dup := byName[name]; dup {
-			return res, &SourceError{Source: src, Err: &CollisionError{Name: name, Keys: [2]string{other, kv.Key}}}
-		}
-		byName[name] = kv.Key
-		res.Items = append(res.Items, Item{Key: kv.Key, Var: env.Var{Name: name, Value: kv.Value}, Desc: "key " + kv.Key})
-	}
-	if len(res.Items) == 0 && !f.AllowEmpty {
-		return res, &SourceError{Source: src, Err: ErrEmptySecret}
-	}
-	sortItems(res.Items)
-	return res, nil
-}
-
 func sortItems(items []Item) {
 	sort.Slice(items, func(i, j int) bool { return items[i].Var.Name < items[j].Var.Name })
-}
-
-// arnRegion returns the region of an ARN of the given service, or "".
-func arnRegion(s, service string) string {
-	// arn:PARTITION:SERVICE:REGION:ACCOUNT:...
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) < 6 || parts[0] != "arn" || parts[2] != service {
-		return ""
-	}
-	return parts[3]
-}
-
-// ARNRegion returns the region named by the first ARN among the sources' secret ids, for
-// configurations that give no region otherwise.
-func ARNRegion(sources []Source) string {
-	for _, s := range sources {
-		if s.Kind == Secret {
-			if r := arnRegion(s.SecretID, "secretsmanager"); r != "" {
-				return r
-			}
-		}
-	}
-	return ""
 }

@@ -12,11 +12,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
-	"github.com/secretexec/secretexec/internal/awsapi"
 )
 
 // canary is in every value the fakes return; no error or hint may ever hold it.
@@ -24,32 +26,38 @@ const canary = "CANARY-c4n4ry-9d2e"
 
 // fakeSSM answers GetParametersByPath with byPath and records a copy of every request.
 type fakeSSM struct {
-	byPath func(ctx context.Context, in *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error)
+	byPath func(ctx context.Context, in *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error)
 
 	mu    sync.Mutex
-	calls []awsapi.GetParametersByPathInput
+	calls []ssm.GetParametersByPathInput
 }
 
-func (f *fakeSSM) GetParametersByPath(ctx context.Context, in *awsapi.GetParametersByPathInput, _ ...func(*awsapi.Options)) (*awsapi.GetParametersByPathOutput, error) {
+func (f *fakeSSM) GetParametersByPath(ctx context.Context, in *ssm.GetParametersByPathInput, _ ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, *in) // a copy: the caller reuses in for the next page
 	f.mu.Unlock()
 	return f.byPath(ctx, in)
 }
 
-func (f *fakeSSM) GetParameters(context.Context, *awsapi.GetParametersInput, ...func(*awsapi.Options)) (*awsapi.GetParametersOutput, error) {
+func (f *fakeSSM) GetParameters(context.Context, *ssm.GetParametersInput, ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
 	return nil, errors.New("fake: GetParameters is not expected")
+}
+
+// DescribeParameters fails, as for a role without ssm:DescribeParameters: a large path is
+// then read by paging alone.
+func (f *fakeSSM) DescribeParameters(context.Context, *ssm.DescribeParametersInput, ...func(*ssm.Options)) (*ssm.DescribeParametersOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "fake: not allowed to list"}
 }
 
 // fakeSecrets answers GetSecretValue with get and records the ids asked for.
 type fakeSecrets struct {
-	get func(ctx context.Context, in *awsapi.GetSecretValueInput, optFns []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error)
+	get func(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 
 	mu  sync.Mutex
 	ids []string
 }
 
-func (f *fakeSecrets) GetSecretValue(ctx context.Context, in *awsapi.GetSecretValueInput, optFns ...func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
+func (f *fakeSecrets) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	f.mu.Lock()
 	f.ids = append(f.ids, aws.ToString(in.SecretId))
 	f.mu.Unlock()
@@ -62,41 +70,41 @@ var (
 )
 
 // params builds parameters from "NAME=VALUE" pairs.
-func params(kvs ...string) []awsapi.Parameter {
-	var out []awsapi.Parameter
+func params(kvs ...string) []types.Parameter {
+	var out []types.Parameter
 	for _, kv := range kvs {
 		k, v, _ := strings.Cut(kv, "=")
-		out = append(out, awsapi.Parameter{Name: aws.String(k), Value: aws.String(v)})
+		out = append(out, types.Parameter{Name: aws.String(k), Value: aws.String(v)})
 	}
 	return out
 }
 
 // ssmPaths answers each path with one page of its parameters, and an empty page for others.
-func ssmPaths(byPath map[string][]awsapi.Parameter) *fakeSSM {
-	return &fakeSSM{byPath: func(_ context.Context, in *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
-		return &awsapi.GetParametersByPathOutput{Parameters: byPath[aws.ToString(in.Path)]}, nil
+func ssmPaths(byPath map[string][]types.Parameter) *fakeSSM {
+	return &fakeSSM{byPath: func(_ context.Context, in *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
+		return &ssm.GetParametersByPathOutput{Parameters: byPath[aws.ToString(in.Path)]}, nil
 	}}
 }
 
 // secretStrings answers each id with its SecretString, and ResourceNotFoundException for others.
 func secretStrings(byID map[string]string) *fakeSecrets {
-	return &fakeSecrets{get: func(_ context.Context, in *awsapi.GetSecretValueInput, _ []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
+	return &fakeSecrets{get: func(_ context.Context, in *secretsmanager.GetSecretValueInput, _ []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 		s, ok := byID[aws.ToString(in.SecretId)]
 		if !ok {
 			return nil, &smithy.GenericAPIError{Code: "ResourceNotFoundException", Message: "Secrets Manager can't find the specified secret."}
 		}
-		return &awsapi.GetSecretValueOutput{SecretString: aws.String(s)}, nil
+		return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(s)}, nil
 	}}
 }
 
 func ssmFailing(err error) *fakeSSM {
-	return &fakeSSM{byPath: func(context.Context, *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
+	return &fakeSSM{byPath: func(context.Context, *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
 		return nil, err
 	}}
 }
 
 func secretsFailing(err error) *fakeSecrets {
-	return &fakeSecrets{get: func(context.Context, *awsapi.GetSecretValueInput, []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
+	return &fakeSecrets{get: func(context.Context, *secretsmanager.GetSecretValueInput, []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 		return nil, err
 	}}
 }
@@ -115,20 +123,20 @@ func vars(r fetch.Result) []string {
 	return out
 }
 
-// sourceError returns err's *SourceError, failing the test if there is none, after checking
+// sourceError returns err's *fetch.Error, failing the test if there is none, after checking
 // that neither its message nor its hint holds the canary.
-func sourceError(t *testing.T, err error) *fetch.SourceError {
+func sourceError(t *testing.T, err error) *fetch.Error {
 	t.Helper()
 	noCanary(t, err)
-	var se *fetch.SourceError
+	var se *fetch.Error
 	if !errors.As(err, &se) {
-		t.Fatalf("error %v (%T) is not a *fetch.SourceError", err, err)
+		t.Fatalf("error %v (%T) is not a *fetch.Error", err, err)
 	}
 	return se
 }
 
 // noCanary fails the test if a value shows in err's message or in the hint of any
-// SourceError it holds.
+// *fetch.Error it holds.
 func noCanary(t *testing.T, err error) {
 	t.Helper()
 	if err == nil {
@@ -139,7 +147,7 @@ func noCanary(t *testing.T, err error) {
 	}
 	var walk func(error)
 	walk = func(err error) {
-		var se *fetch.SourceError
+		var se *fetch.Error
 		if errors.As(err, &se) && strings.Contains(se.Hint(), canary) {
 			t.Errorf("hint holds a value: %q", se.Hint())
 		}
@@ -157,7 +165,7 @@ func TestFetchPathPaginates(t *testing.T) {
 		t.Run(fmt.Sprintf("recursive=%v", recursive), func(t *testing.T) {
 			pages := []struct {
 				token  string // the NextToken the request must carry
-				params []awsapi.Parameter
+				params []types.Parameter
 				next   string
 			}{
 				{"", params("/app/prod/C=c"+canary, "/app/prod/A=a"+canary), "t1"},
@@ -165,7 +173,7 @@ func TestFetchPathPaginates(t *testing.T) {
 				{"t2", params("/app/prod/B=b"+canary, "/app/prod/D=d"+canary), ""},
 			}
 			var fake *fakeSSM
-			fake = &fakeSSM{byPath: func(_ context.Context, in *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
+			fake = &fakeSSM{byPath: func(_ context.Context, in *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
 				fake.mu.Lock()
 				n := len(fake.calls) - 1
 				fake.mu.Unlock()
@@ -176,7 +184,7 @@ func TestFetchPathPaginates(t *testing.T) {
 				if got := aws.ToString(in.NextToken); got != p.token {
 					return nil, fmt.Errorf("fake: request %d has NextToken %q, want %q", n+1, got, p.token)
 				}
-				out := &awsapi.GetParametersByPathOutput{Parameters: p.params}
+				out := &ssm.GetParametersByPathOutput{Parameters: p.params}
 				if p.next != "" {
 					out.NextToken = aws.String(p.next)
 				}
@@ -229,7 +237,7 @@ func TestFetchPathNames(t *testing.T) {
 	tests := []struct {
 		name   string
 		path   string
-		params []awsapi.Parameter
+		params []types.Parameter
 		want   []string
 	}{
 		{"direct children", "/auraxis/prod", params("/auraxis/prod/DB_PASS=p", "/auraxis/prod/DB_HOST=h"), []string{"DB_HOST=h", "DB_PASS=p"}},
@@ -239,11 +247,11 @@ func TestFetchPathNames(t *testing.T) {
 		{"leading digit", "/app", params("/app/1KEY=1"), []string{"_1KEY=1"}},
 		{"the root path", "/", params("/DB_PASS=1", "/a/b=2"), []string{"DB_PASS=1", "a_b=2"}},
 		{"path given with a trailing slash", "/app/", params("/app/K=1"), []string{"K=1"}},
-		{"values byte for byte", "/app", []awsapi.Parameter{{Name: aws.String("/app/V"), Value: aws.String(" a\n'\"$x #=\\ ")}}, []string{"V= a\n'\"$x #=\\ "}},
+		{"values byte for byte", "/app", []types.Parameter{{Name: aws.String("/app/V"), Value: aws.String(" a\n'\"$x #=\\ ")}}, []string{"V= a\n'\"$x #=\\ "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &fetch.Fetcher{SSM: ssmPaths(map[string][]awsapi.Parameter{tt.path: tt.params})}
+			f := &fetch.Fetcher{SSM: ssmPaths(map[string][]types.Parameter{tt.path: tt.params})}
 			res, err := f.Fetch(context.Background(), []fetch.Source{{Kind: fetch.SSMPath, Path: tt.path, Recursive: true}})
 			if err != nil {
 				t.Fatal(err)
@@ -256,7 +264,7 @@ func TestFetchPathNames(t *testing.T) {
 }
 
 func TestFetchPathCollision(t *testing.T) {
-	f := &fetch.Fetcher{SSM: ssmPaths(map[string][]awsapi.Parameter{
+	f := &fetch.Fetcher{SSM: ssmPaths(map[string][]types.Parameter{
 		"/app": params("/app/db-pass="+canary+"1", "/app/db_pass="+canary+"2"),
 	})}
 	_, err := f.Fetch(context.Background(), []fetch.Source{path("/app")})
@@ -276,11 +284,11 @@ func TestFetchPathCollision(t *testing.T) {
 
 func TestFetchPathCollisionAcrossPages(t *testing.T) {
 	var fake *fakeSSM
-	fake = &fakeSSM{byPath: func(_ context.Context, in *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
+	fake = &fakeSSM{byPath: func(_ context.Context, in *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
 		if in.NextToken == nil {
-			return &awsapi.GetParametersByPathOutput{Parameters: params("/app/a.b=" + canary), NextToken: aws.String("t")}, nil
+			return &ssm.GetParametersByPathOutput{Parameters: params("/app/a.b=" + canary), NextToken: aws.String("t")}, nil
 		}
-		return &awsapi.GetParametersByPathOutput{Parameters: params("/app/a/b=" + canary)}, nil
+		return &ssm.GetParametersByPathOutput{Parameters: params("/app/a/b=" + canary)}, nil
 	}}
 	f := &fetch.Fetcher{SSM: fake}
 	_, err := f.Fetch(context.Background(), []fetch.Source{{Kind: fetch.SSMPath, Path: "/app", Recursive: true}})
@@ -301,7 +309,7 @@ func TestFetchPathParameterNotBelowPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &fetch.Fetcher{SSM: ssmPaths(map[string][]awsapi.Parameter{
+			f := &fetch.Fetcher{SSM: ssmPaths(map[string][]types.Parameter{
 				"/app/prod": params("/app/prod/OK=1", tt.param+"="+canary),
 			})}
 			_, err := f.Fetch(context.Background(), []fetch.Source{path("/app/prod")})
@@ -461,8 +469,8 @@ func TestFetchSecretBind(t *testing.T) {
 func TestFetchSecretBinary(t *testing.T) {
 	for _, bind := range []string{"", "BLOB"} {
 		t.Run("bind="+bind, func(t *testing.T) {
-			fake := &fakeSecrets{get: func(context.Context, *awsapi.GetSecretValueInput, []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
-				return &awsapi.GetSecretValueOutput{SecretBinary: []byte(canary)}, nil
+			fake := &fakeSecrets{get: func(context.Context, *secretsmanager.GetSecretValueInput, []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+				return &secretsmanager.GetSecretValueOutput{SecretBinary: []byte(canary)}, nil
 			}}
 			f := &fetch.Fetcher{Secrets: fake}
 			_, err := f.Fetch(context.Background(), []fetch.Source{{Kind: fetch.Secret, SecretID: "bin", Bind: bind}})
@@ -507,17 +515,17 @@ func (b *barrier) wait(ctx context.Context) error {
 
 func TestFetchConcurrent(t *testing.T) {
 	b := newBarrier(2)
-	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
+	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
 		if err := b.wait(ctx); err != nil {
 			return nil, err
 		}
-		return &awsapi.GetParametersByPathOutput{Parameters: params("/app/A=1")}, nil
+		return &ssm.GetParametersByPathOutput{Parameters: params("/app/A=1")}, nil
 	}}
-	secretsFake := &fakeSecrets{get: func(ctx context.Context, _ *awsapi.GetSecretValueInput, _ []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
+	secretsFake := &fakeSecrets{get: func(ctx context.Context, _ *secretsmanager.GetSecretValueInput, _ []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 		if err := b.wait(ctx); err != nil {
 			return nil, err
 		}
-		return &awsapi.GetSecretValueOutput{SecretString: aws.String(`{"B":"2"}`)}, nil
+		return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(`{"B":"2"}`)}, nil
 	}}
 	f := &fetch.Fetcher{SSM: ssmFake, Secrets: secretsFake}
 	res, err := f.Fetch(context.Background(), []fetch.Source{path("/app"), secret("s")})
@@ -538,7 +546,7 @@ func TestFetchResultOrder(t *testing.T) {
 	for _, p := range paths {
 		done[p] = make(chan struct{})
 	}
-	fake := &fakeSSM{byPath: func(ctx context.Context, in *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
+	fake := &fakeSSM{byPath: func(ctx context.Context, in *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
 		p := aws.ToString(in.Path)
 		defer close(done[p])
 		for i, q := range paths[:len(paths)-1] {
@@ -553,7 +561,7 @@ func TestFetchResultOrder(t *testing.T) {
 				return nil, errors.New("fake: the next source never finished: sources are not fetched in parallel")
 			}
 		}
-		return &awsapi.GetParametersByPathOutput{Parameters: params(p + "/K=" + p)}, nil
+		return &ssm.GetParametersByPathOutput{Parameters: params(p + "/K=" + p)}, nil
 	}}
 	f := &fetch.Fetcher{SSM: fake}
 	var sources []fetch.Source
@@ -589,7 +597,7 @@ func TestFetchErrorMapping(t *testing.T) {
 		err     error    // what the fake returns
 		want    string   // the whole message
 		hint    []string // parts of the hint; none: no hint
-		region2 string   // the SourceError's Region, if not region
+		region2 string   // the Error's Region, if not region
 		op      string
 	}{
 		{
@@ -761,7 +769,7 @@ func TestFetchErrorMapping(t *testing.T) {
 // failed in.
 func TestFetchErrorsJoinedInOrder(t *testing.T) {
 	secretFailed := make(chan struct{})
-	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
+	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
 		select { // fail after the secret, which comes later on the command line
 		case <-secretFailed:
 		case <-time.After(2 * time.Second):
@@ -769,7 +777,7 @@ func TestFetchErrorsJoinedInOrder(t *testing.T) {
 		}
 		return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "denied"}
 	}}
-	secretsFake := &fakeSecrets{get: func(context.Context, *awsapi.GetSecretValueInput, []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
+	secretsFake := &fakeSecrets{get: func(context.Context, *secretsmanager.GetSecretValueInput, []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 		defer close(secretFailed)
 		return nil, &smithy.GenericAPIError{Code: "ResourceNotFoundException", Message: "not found"}
 	}}
@@ -785,7 +793,7 @@ func TestFetchErrorsJoinedInOrder(t *testing.T) {
 // One failing source does not wait for a hanging one: the others get a short grace and are
 // cancelled, and only the cause is reported.
 func TestFetchFailFastWithAHangingSource(t *testing.T) {
-	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
+	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -806,7 +814,7 @@ func TestFetchFailFastWithAHangingSource(t *testing.T) {
 
 // When the caller's deadline ends the fetch, the error says which source was cut short.
 func TestFetchDeadline(t *testing.T) {
-	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
+	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}}
@@ -839,13 +847,13 @@ func TestFetchSecretRegionFromARN(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got string
-			fake := &fakeSecrets{get: func(_ context.Context, _ *awsapi.GetSecretValueInput, optFns []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
-				o := awsapi.Options{Region: tt.region}
+			fake := &fakeSecrets{get: func(_ context.Context, _ *secretsmanager.GetSecretValueInput, optFns []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+				o := secretsmanager.Options{Region: tt.region}
 				for _, fn := range optFns {
 					fn(&o)
 				}
 				got = o.Region
-				return &awsapi.GetSecretValueOutput{SecretString: aws.String(`{"K":"v"}`)}, nil
+				return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(`{"K":"v"}`)}, nil
 			}}
 			f := &fetch.Fetcher{Secrets: fake, Region: tt.region}
 			if _, err := f.Fetch(context.Background(), []fetch.Source{secret(tt.id)}); err != nil {
@@ -869,7 +877,9 @@ func TestARNRegion(t *testing.T) {
 	}{
 		{"none", nil, ""},
 		{"names only", []fetch.Source{secret("a"), path("/p")}, ""},
-		{"the first ARN", []fetch.Source{path("/p"), secret("a"), secret("arn:aws:secretsmanager:ap-south-1:1:secret:x"), secret("arn:aws:secretsmanager:us-east-1:1:secret:y")}, "ap-south-1"},
+		{"the first ARN", []fetch.Source{path("/p"), secret("a"), secret("arn:aws:secretsmanager:ap-south-1:123456789012:secret:x"), secret("arn:aws:secretsmanager:us-east-1:123456789012:secret:y")}, "ap-south-1"},
+		// ref's one rule for ARNs and regions: what sm:// refuses names no region here.
+		{"an upper-case region", []fetch.Source{secret("arn:aws:secretsmanager:US-EAST-1:123456789012:secret:x")}, ""},
 		{"an SSM path is never an ARN", []fetch.Source{path("arn:aws:secretsmanager:us-east-1:1:secret:y")}, ""},
 		{"a short ARN", []fetch.Source{secret("arn:aws:secretsmanager:us-east-1")}, ""},
 	}
@@ -903,7 +913,7 @@ func TestSourceString(t *testing.T) {
 // Every way a source can fail, with the canary in every value the fakes hold: no message
 // and no hint may show one.
 func TestErrorsNeverHoldValues(t *testing.T) {
-	ssmSources := map[string][]awsapi.Parameter{
+	ssmSources := map[string][]types.Parameter{
 		"/collide":  params("/collide/a-b="+canary, "/collide/a_b="+canary),
 		"/outside":  params("/outsider/X=" + canary),
 		"/self":     params("/self=" + canary),
@@ -911,14 +921,14 @@ func TestErrorsNeverHoldValues(t *testing.T) {
 		"/denied":   nil,
 		"/throttle": nil,
 	}
-	ssmFake := &fakeSSM{byPath: func(_ context.Context, in *awsapi.GetParametersByPathInput) (*awsapi.GetParametersByPathOutput, error) {
+	ssmFake := &fakeSSM{byPath: func(_ context.Context, in *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
 		switch p := aws.ToString(in.Path); p {
 		case "/denied":
 			return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "denied"}
 		case "/throttle":
 			return nil, attempts(3, &retry.MaxAttemptsError{Attempt: 3, Err: &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}})
 		default:
-			return &awsapi.GetParametersByPathOutput{Parameters: ssmSources[p]}, nil
+			return &ssm.GetParametersByPathOutput{Parameters: ssmSources[p]}, nil
 		}
 	}}
 	secrets := map[string]string{
@@ -938,12 +948,12 @@ func TestErrorsNeverHoldValues(t *testing.T) {
 		"emptykey":  `{"": "` + canary + `"}`,
 		"ctrl":      "{\"K\": \"" + canary + "\x01\"}",
 	}
-	secretsFake := &fakeSecrets{get: func(_ context.Context, in *awsapi.GetSecretValueInput, _ []func(*awsapi.Options)) (*awsapi.GetSecretValueOutput, error) {
+	secretsFake := &fakeSecrets{get: func(_ context.Context, in *secretsmanager.GetSecretValueInput, _ []func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 		id := aws.ToString(in.SecretId)
 		if id == "binary" {
-			return &awsapi.GetSecretValueOutput{SecretBinary: []byte(canary)}, nil
+			return &secretsmanager.GetSecretValueOutput{SecretBinary: []byte(canary)}, nil
 		}
-		return &awsapi.GetSecretValueOutput{SecretString: aws.String(secrets[id])}, nil
+		return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(secrets[id])}, nil
 	}}
 	var sources []fetch.Source
 	for p := range ssmSources {
@@ -976,5 +986,5 @@ func TestErrorsNeverHoldValues(t *testing.T) {
 	}
 }
 
-// attempts wraps err as awsapi's clients return a call that made n attempts.
-func attempts(n int, err error) error { return &awsapi.AttemptsError{Attempts: n, Err: err} }
+// attempts wraps err as the command's clients return a call that made n attempts.
+func attempts(n int, err error) error { return &fetch.AttemptsError{Attempts: n, Err: err} }

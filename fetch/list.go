@@ -8,27 +8,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-
-	"github.com/secretexec/secretexec/internal/awsapi"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
-// describer is the optional part of the SSM client that lists a path's names, 50 a page.
-// *awsapi.SSM has it; a client without it reads every path by GetParametersByPath alone.
-type describer interface {
-	DescribeParameters(ctx context.Context, params *awsapi.DescribeParametersInput, optFns ...func(*awsapi.Options)) (*awsapi.DescribeParametersOutput, error)
-}
-
-// The command's client must have it, or every large path would be read page by page
-// without a word: checked at compile time.
-var _ describer = (*awsapi.SSM)(nil)
-
 const (
-	describePage = 50 // AWS's maximum for DescribeParameters
-	getBatch     = 10 // AWS's maximum for GetParameters
+	describePage = 50 // AWS's limit on one DescribeParameters page
 	// getInFlight bounds the GetParameters calls in flight for one path: enough to read one
 	// DescribeParameters page (50 names) per round trip, so the listing sets the pace, and
 	// no more, to keep the burst of requests against SSM's throughput limit small.
-	getInFlight = describePage / getBatch
+	getInFlight = describePage / maxNames
 )
 
 // Round trips decide when listing pays. When they are cheap (an endpoint on the same
@@ -54,8 +43,9 @@ func worthListing(pages int, elapsed time.Duration) bool {
 }
 
 // pathRest reads the rest of a path whose GetParametersByPath pages so far (first, at least
-// minPages of them) said there is more; in holds the NextToken. GetParametersByPath pages can only be read one after
-// another, one round trip each: 100 for 1000 parameters. So two readers start together:
+// minPages of them) said there is more; in holds the NextToken. GetParametersByPath pages
+// can only be read one after another, one round trip each: 100 for 1000 parameters. So two
+// readers start together:
 //
 //   - the pager goes on with GetParametersByPath from the token;
 //   - the lister pages DescribeParameters (Path filter, 50 names a page) and reads the names
@@ -73,7 +63,7 @@ func worthListing(pages int, elapsed time.Duration) bool {
 // GetParametersByPath paging, which is no snapshot either: a name listed but deleted before
 // GetParameters reads it comes back in InvalidParameters and is left out, as if the listing
 // had come a moment later.
-func (f *Fetcher) pathRest(ctx context.Context, src Source, d describer, in *awsapi.GetParametersByPathInput, first []param) ([]param, int, error) {
+func (f *Fetcher) pathRest(ctx context.Context, src Source, in *ssm.GetParametersByPathInput, first []param) ([]param, int, error) {
 	st := &pathState{have: make(map[string]string, 2*len(first))}
 	for _, p := range first {
 		st.have[p.name] = p.value
@@ -96,7 +86,7 @@ func (f *Fetcher) pathRest(ctx context.Context, src Source, d describer, in *aws
 	lctx, lcancel := context.WithCancel(ctx)
 	defer lcancel()
 	listDone := make(chan error, 1)
-	go func() { listDone <- f.listPath(lctx, src, d, st, commit) }()
+	go func() { listDone <- f.listPath(lctx, src, st, commit) }()
 
 	var pr pagerResult
 	var listErr error
@@ -118,19 +108,19 @@ func (f *Fetcher) pathRest(ctx context.Context, src Source, d describer, in *aws
 		return st.all(), st.calls, nil
 	}
 	if pr.err != nil {
-		return nil, st.calls, newSourceError(ctx, src, "GetParametersByPath", pr.err)
+		return nil, st.calls, f.sourceError(ctx, src, "GetParametersByPath", pr.err)
 	}
 	// The lister failed after the pager had stopped for it: the pager goes on.
 	in.NextToken = pr.next
 	if _, err := f.pagePath(ctx, st, *in, nil); err != nil {
-		return nil, st.calls, newSourceError(ctx, src, "GetParametersByPath", err)
+		return nil, st.calls, f.sourceError(ctx, src, "GetParametersByPath", err)
 	}
 	return st.all(), st.calls, nil
 }
 
 // pagePath reads GetParametersByPath pages from in.NextToken until the path ends (nil) or
 // stop is closed (the token to go on from).
-func (f *Fetcher) pagePath(ctx context.Context, st *pathState, in awsapi.GetParametersByPathInput, stop <-chan struct{}) (*string, error) {
+func (f *Fetcher) pagePath(ctx context.Context, st *pathState, in ssm.GetParametersByPathInput, stop <-chan struct{}) (*string, error) {
 	for {
 		select {
 		case <-stop:
@@ -152,7 +142,7 @@ func (f *Fetcher) pagePath(ctx context.Context, st *pathState, in awsapi.GetPara
 
 // listPath reads the path by DescribeParameters and GetParameters; commit is called at the
 // first GetParameters answer.
-func (f *Fetcher) listPath(ctx context.Context, src Source, d describer, st *pathState, commit func()) error {
+func (f *Fetcher) listPath(ctx context.Context, src Source, st *pathState, commit func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -168,16 +158,16 @@ func (f *Fetcher) listPath(ctx context.Context, src Source, d describer, st *pat
 	if src.Recursive {
 		option = "Recursive"
 	}
-	din := &awsapi.DescribeParametersInput{
+	din := &ssm.DescribeParametersInput{
 		MaxResults: aws.Int32(describePage),
-		ParameterFilters: []awsapi.ParameterStringFilter{{
+		ParameterFilters: []types.ParameterStringFilter{{
 			Key: aws.String("Path"), Option: aws.String(option), Values: []string{src.Path},
 		}},
 	}
 pages:
 	for {
 		st.call()
-		out, err := d.DescribeParameters(ctx, din)
+		out, err := f.SSM.DescribeParameters(ctx, din)
 		if err != nil {
 			fail(err)
 			break
@@ -195,7 +185,7 @@ pages:
 		}
 		missing := st.missing(names)
 		for len(missing) > 0 {
-			batch := missing[:min(getBatch, len(missing))]
+			batch := missing[:min(maxNames, len(missing))]
 			missing = missing[len(batch):]
 			select {
 			case sem <- struct{}{}:
@@ -207,7 +197,7 @@ pages:
 				defer wg.Done()
 				defer func() { <-sem }()
 				st.call()
-				out, err := f.SSM.GetParameters(ctx, &awsapi.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
+				out, err := f.SSM.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
 				if err != nil {
 					fail(err)
 					return
@@ -237,17 +227,6 @@ func inPath(name string, src Source) bool {
 	return ok && rest != "" && (src.Recursive || !strings.Contains(rest, "/"))
 }
 
-// param is a parameter's name and value: all secretexec keeps of awsapi.Parameter, so
-// that a large path holds 32 bytes per parameter rather than the whole struct.
-type param struct{ name, value string }
-
-func appendParams(to []param, ps []awsapi.Parameter) []param {
-	for _, p := range ps {
-		to = append(to, param{aws.ToString(p.Name), aws.ToString(p.Value)})
-	}
-	return to
-}
-
 // pathState is what the two readers of one path share.
 type pathState struct {
 	mu    sync.Mutex
@@ -261,7 +240,7 @@ func (s *pathState) call() {
 	s.mu.Unlock()
 }
 
-func (s *pathState) add(ps []awsapi.Parameter) {
+func (s *pathState) add(ps []types.Parameter) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range ps {

@@ -7,25 +7,26 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/secretexec/secretexec/fetch"
-	"github.com/secretexec/secretexec/internal/awsapi"
 	"github.com/secretexec/secretexec/internal/awstest"
 )
 
 // listingSSM is the real client with a DescribeParameters that can be made to list a
 // parameter that is gone by the time it is read, or names outside the path.
 type listingSSM struct {
-	*awsapi.SSM
+	*ssm.Client
 	extra []string // added to the first page of names
 }
 
-func (c *listingSSM) DescribeParameters(ctx context.Context, in *awsapi.DescribeParametersInput, opts ...func(*awsapi.Options)) (*awsapi.DescribeParametersOutput, error) {
+func (c *listingSSM) DescribeParameters(ctx context.Context, in *ssm.DescribeParametersInput, opts ...func(*ssm.Options)) (*ssm.DescribeParametersOutput, error) {
 	first := in.NextToken == nil
-	out, err := c.SSM.DescribeParameters(ctx, in, opts...)
+	out, err := c.Client.DescribeParameters(ctx, in, opts...)
 	if err == nil && first {
 		for _, name := range c.extra {
-			out.Parameters = append(out.Parameters, awsapi.ParameterMetadata{Name: aws.String(name)})
+			out.Parameters = append(out.Parameters, types.ParameterMetadata{Name: aws.String(name)})
 		}
 	}
 	return out, err
@@ -56,7 +57,7 @@ func TestFetchLargePathListed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv.ResetCalls()
-			c := &listingSSM{SSM: ssmClient(srv.Config()), extra: tc.extra}
+			c := &listingSSM{Client: commandFetcher(srv.Config()).SSM.(*ssm.Client), extra: tc.extra}
 			f := &fetch.Fetcher{SSM: c}
 			res, err := f.Fetch(ctx, []fetch.Source{path("/app/prod")})
 			if err != nil {

@@ -40,8 +40,7 @@ func TestFetchAllIsConcurrent(t *testing.T) {
 		refs = append(refs, fetch.VarRef{Var: fmt.Sprintf("P%02d", i), Ref: mustRef(t, "ssm://"+name)})
 	}
 	srv.AddFault(awstest.Fault{Action: "*", Kind: awstest.Slow, Delay: 200 * time.Millisecond})
-	cfg := srv.Config()
-	f := &fetch.Fetcher{SSM: ssmClient(cfg), Secrets: secretsClient(cfg), Region: cfg.Region}
+	f := commandFetcher(srv.Config())
 	_, got, err := f.FetchAll(ctx, nil, refs)
 	if err != nil {
 		t.Fatal(err)

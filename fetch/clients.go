@@ -1,0 +1,261 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go/logging"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/secretexec/secretexec/ref"
+)
+
+// Options say how to talk to AWS and what a fetch accepts.
+type Options struct {
+	Region     string        // --region; "" for the SDK's chain, an ARN's region, then instance metadata
+	Retries    int           // attempts per AWS request (--retries)
+	Timeout    time.Duration // --timeout, from which each attempt's limit is derived (AttemptTimeout)
+	AppID      string        // the SDK's application id, sent in the User-Agent that CloudTrail records
+	AllowEmpty bool          // an empty path or JSON secret is not an error
+	// Logf, when set, is told the region's origin, each retry and the SDK's own log lines
+	// (instance-metadata fallbacks); never a value.
+	Logf func(format string, args ...any)
+
+	// For tests (export_test.go): a fixed backoff and attempt limit.
+	backoff        retry.BackoffDelayer
+	attemptTimeout time.Duration
+}
+
+// SetupError is a problem with the AWS configuration, found before any request: a broken
+// profile, no region or a malformed one, no credentials.
+type SetupError struct {
+	Err  error
+	hint string
+}
+
+func (e *SetupError) Error() string { return e.Err.Error() }
+func (e *SetupError) Unwrap() error { return e.Err }
+
+// Hint says what to do about the error.
+func (e *SetupError) Hint() string { return e.hint }
+
+// imdsTimeout bounds the instance-metadata region probe, and imdsCredsTimeout the first
+// fetch of instance-role credentials, so that a laptop or a container that cannot reach IMDS
+// fails in about a second instead of waiting for the SDK's longer defaults. On EC2, IMDS
+// answers in about a millisecond.
+const (
+	imdsTimeout      = time.Second
+	imdsCredsTimeout = time.Second
+)
+
+const hopLimitHint = "instance metadata did not answer the token request; from a container on EC2 it needs hop limit 2: aws ec2 modify-instance-metadata-options --instance-id ID --http-put-response-hop-limit 2"
+
+// New loads the SDK's configuration (the standard chain: environment, shared files, web
+// identity, container and instance roles), settles the region, checks its shape and then
+// that credentials exist, so that these problems are reported once, with a hint, before any
+// source is fetched; then it builds the clients (NewFromConfig). The region comes from
+// --region, the SDK's chain, the first ARN among sources and refs, or instance metadata, in
+// that order. Instance metadata is asked only for what is still unknown: given a region and
+// credentials, it is never contacted; when it is, one client asks it for both.
+func New(ctx context.Context, o Options, sources []Source, refs []VarRef) (*Fetcher, error) {
+	var opts []func(*config.LoadOptions) error
+	if o.Logf != nil {
+		// The SDK's own log lines (IMDS fallbacks) are for --verbose only: stderr keeps one
+		// shape. The SDK logs no request or response bodies unless asked to.
+		opts = append(opts, config.WithLogger(sdkLogger(o.Logf)))
+	}
+	if o.Region != "" {
+		opts = append(opts, config.WithRegion(o.Region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, &SetupError{Err: fmt.Errorf("aws configuration: %w", err), hint: "check AWS_PROFILE, AWS_CONFIG_FILE and the profile's settings"}
+	}
+	logf := o.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	watch := &imdsWatch{}
+	var imdsClient *imds.Client
+	imdsc := func() *imds.Client {
+		if imdsClient == nil {
+			imdsClient = imds.NewFromConfig(cfg, watch.options)
+		}
+		return imdsClient
+	}
+	if cfg.Region == "" {
+		if cfg.Region = ARNRegion(sources); cfg.Region != "" {
+			logf("region %s, from a secret's ARN", cfg.Region)
+		} else if cfg.Region = RefsRegion(refs); cfg.Region != "" {
+			logf("region %s, from a reference's ARN", cfg.Region)
+		}
+	}
+	if cfg.Region == "" {
+		// The IMDS client honours AWS_EC2_METADATA_DISABLED (from cfg's sources) itself,
+		// failing at once without a request.
+		rctx, cancel := context.WithTimeout(ctx, imdsTimeout)
+		out, err := imdsc().GetRegion(rctx, &imds.GetRegionInput{})
+		cancel()
+		if err == nil && out.Region != "" {
+			cfg.Region = out.Region
+			logf("region %s, from instance metadata", cfg.Region)
+		}
+	}
+	if cfg.Region == "" {
+		hint := "pass --region us-east-1 (or set AWS_REGION)"
+		if watch.tokenTimedOut() {
+			hint += "; " + hopLimitHint
+		}
+		return nil, &SetupError{Err: errors.New("no AWS region configured"), hint: hint}
+	}
+	if !ref.ValidRegion(cfg.Region) {
+		return nil, &SetupError{Err: fmt.Errorf("%q is not a valid AWS region name", cfg.Region), hint: "a region is a lower-case name like us-east-1; check --region, AWS_REGION and the profile"}
+	}
+	if cfg.Credentials == nil {
+		return nil, errNoCredentials(nil, false)
+	}
+	credCtx := ctx
+	if cc, ok := cfg.Credentials.(*aws.CredentialsCache); ok && cc.IsCredentialsProvider(&ec2rolecreds.Provider{}) {
+		// The chain found nothing but the instance role: ask IMDS with short timeouts and
+		// few retries, and notice a token request that gets no answer (hop limit 1).
+		cfg.Credentials = aws.NewCredentialsCache(ec2rolecreds.New(func(o *ec2rolecreds.Options) {
+			o.Client = imdsc()
+		}))
+		var cancel context.CancelFunc
+		credCtx, cancel = context.WithTimeout(ctx, imdsCredsTimeout)
+		defer cancel()
+	}
+	if _, err := cfg.Credentials.Retrieve(credCtx); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("getting AWS credentials: %w", ctx.Err())
+		}
+		var se *smithyhttp.RequestSendError
+		switch {
+		case credCtx.Err() != nil:
+			err = fmt.Errorf("instance metadata gave no role credentials within %s", imdsCredsTimeout)
+		case credCtx != ctx && errors.As(err, &se) && se.Err != nil:
+			err = fmt.Errorf("instance metadata unreachable: %w", se.Err)
+		default:
+			err = shortError(err) // a credential answer may hold credentials: never quoted
+		}
+		return nil, errNoCredentials(err, watch.tokenTimedOut())
+	}
+	return NewFromConfig(cfg, o), nil
+}
+
+// NewFromConfig builds the SSM and Secrets Manager clients from cfg: every client the
+// command and its tests use is built here, with secretexec's retryer (--retries, the
+// standard retryer), the per-attempt limit and attempt count (withAttempts), the
+// application id and the logger. AWS_MAX_ATTEMPTS and AWS_RETRY_MODE, usually set for the
+// command's own SDK, only pass through secretexec's environment: --retries decides.
+func NewFromConfig(cfg aws.Config, o Options) *Fetcher {
+	perAttempt := AttemptTimeout(o.Timeout)
+	if o.attemptTimeout > 0 {
+		perAttempt = o.attemptTimeout
+	}
+	retryer := newRetryer(o)
+	cfg.Retryer = func() aws.Retryer { return retryer }
+	cfg.RetryMaxAttempts, cfg.RetryMode = 0, ""
+	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), withAttempts(perAttempt))
+	if o.AppID != "" {
+		cfg.AppID = o.AppID
+	}
+	if o.Logf != nil {
+		cfg.Logger = sdkLogger(o.Logf)
+	}
+	if cfg.HTTPClient == nil {
+		// One transport for both services: their connections share its pool and setup.
+		cfg.HTTPClient = awshttp.NewBuildableClient()
+	}
+	return &Fetcher{
+		SSM:        ssm.NewFromConfig(cfg),
+		Secrets:    secretsmanager.NewFromConfig(cfg),
+		Region:     cfg.Region,
+		AllowEmpty: o.AllowEmpty,
+	}
+}
+
+func sdkLogger(logf func(string, ...any)) logging.Logger {
+	return logging.LoggerFunc(func(_ logging.Classification, format string, v ...any) {
+		logf("aws sdk: "+format, v...)
+	})
+}
+
+func errNoCredentials(cause error, tokenTimedOut bool) error {
+	hint := "give the task or instance a role, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
+	if tokenTimedOut {
+		hint = hopLimitHint
+	}
+	err := errors.New("no AWS credentials found")
+	if cause != nil {
+		err = fmt.Errorf("no AWS credentials found: %w", cause)
+	}
+	return &SetupError{Err: err, hint: hint}
+}
+
+// imdsWatch configures the IMDS client secretexec makes and watches its HTTP requests for
+// the one symptom worth a specific hint: a connection to IMDS that was accepted but whose
+// token request (PUT /latest/api/token) got no answer. That is what a container on EC2 sees
+// when the instance's PUT response hop limit is 1: the answer is dropped one hop short.
+type imdsWatch struct {
+	mu       sync.Mutex
+	timedOut bool
+}
+
+func (w *imdsWatch) tokenTimedOut() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.timedOut
+}
+
+// options are the IMDS client options: the SDK's IMDS timeouts (250ms to connect, 500ms to
+// the answer's headers) and two attempts, instead of the fetch retryer's ten.
+func (w *imdsWatch) options(o *imds.Options) {
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = 2
+		so.MaxBackoff = 100 * time.Millisecond
+		so.RateLimiter = ratelimit.None
+	})
+	o.DisableDefaultMaxBackoff = true // else the IMDS client swaps in a backoff of up to 1s
+	o.HTTPClient = &watchedClient{w: w, c: awshttp.NewBuildableClient().
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = 250 * time.Millisecond }).
+		WithTransportOptions(func(tr *http.Transport) { tr.ResponseHeaderTimeout = 500 * time.Millisecond })}
+}
+
+type watchedClient struct {
+	w *imdsWatch
+	c aws.HTTPClient
+}
+
+func (wc *watchedClient) Do(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodPut || req.URL.Path != "/latest/api/token" {
+		return wc.c.Do(req)
+	}
+	var connected atomic.Bool
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected.Store(true) }}
+	resp, err := wc.c.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	var ne net.Error
+	if err != nil && connected.Load() && (errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)) {
+		wc.w.mu.Lock()
+		wc.w.timedOut = true
+		wc.w.mu.Unlock()
+	}
+	return resp, err
+}

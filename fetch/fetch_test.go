@@ -283,8 +283,7 @@ func TestFetchPathCollision(t *testing.T) {
 }
 
 func TestFetchPathCollisionAcrossPages(t *testing.T) {
-	var fake *fakeSSM
-	fake = &fakeSSM{byPath: func(_ context.Context, in *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
+	fake := &fakeSSM{byPath: func(_ context.Context, in *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
 		if in.NextToken == nil {
 			return &ssm.GetParametersByPathOutput{Parameters: params("/app/a.b=" + canary), NextToken: aws.String("t")}, nil
 		}

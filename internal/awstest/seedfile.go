@@ -3,6 +3,7 @@ package awstest
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -63,7 +64,7 @@ func (s *Server) loadLine(ctx context.Context, line string) error {
 		return err
 	case "label":
 		if len(fields) < 3 {
-			return fmt.Errorf("label: want label NAME VERSION LABEL...")
+			return errors.New("label: want label NAME VERSION and one or more labels")
 		}
 		v, err := strconv.ParseInt(fields[1], 10, 64)
 		if err != nil {

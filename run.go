@@ -108,8 +108,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			lg.fail(err)
 			return code
 		}
-		if err := env.CheckExecSize(append([]string{path}, c.command...), merged, execLimit()); err != nil {
-			lg.fail(err)
+		if err := env.CheckExec(append([]string{path}, c.command...), merged, execLimit()); err != nil {
+			lg.fail(execEnvError(err))
 			return exitFailure
 		}
 	}
@@ -242,6 +242,15 @@ func writeOutput(ctx context.Context, c *config, merged []string, names []string
 		return 0, fmt.Errorf("--output: %w", err)
 	}
 	return len(vars), nil
+}
+
+// execEnvError gives an environment execve cannot pass its hint.
+func execEnvError(err error) error {
+	var ne *env.NULError
+	if errors.As(err, &ne) {
+		return &hintError{err: err, hint: "remove the NUL byte from the value in AWS; without a command, --output FILE --format json can hold it"}
+	}
+	return err
 }
 
 // timeoutErr turns a deadline into an error that says which limit ran out.

@@ -40,12 +40,27 @@ func (e *SizeError) Error() string {
 	return fmt.Sprintf("the command's arguments and environment take %d bytes, over the exec limit of %d bytes (largest: %s)", e.Size, e.Limit, strings.Join(e.Top, ", "))
 }
 
-// CheckExecSize reports, before exec, what execve would refuse with E2BIG: one string over
-// MaxArgStrlen, or argv and environ together over limit (strings, their NULs and pointers).
-func CheckExecSize(argv, environ []string, limit uint64) error {
+// NULError is a variable whose value holds a NUL byte: execve takes each string up to its
+// first NUL, so no environment variable can carry one. It names the variable, never the
+// value.
+type NULError struct{ Name string }
+
+func (e *NULError) Error() string {
+	return fmt.Sprintf("variable %s holds a NUL byte, which no environment variable can carry", e.Name)
+}
+
+// CheckExec reports, before exec, an environment execve cannot pass as it is: a value
+// holding a NUL byte (a *NULError; the kernel would cut it short or refuse it), or what
+// execve would refuse with E2BIG (a *SizeError): one string over MaxArgStrlen, or argv and
+// environ together over limit (strings, their NULs and pointers).
+func CheckExec(argv, environ []string, limit uint64) error {
 	const ptr = 8
 	total := uint64(ptr) // the NULL after envp
 	for _, kv := range environ {
+		if strings.IndexByte(kv, 0) >= 0 {
+			k, _, _ := strings.Cut(kv, "=")
+			return &NULError{Name: k}
+		}
 		n := uint64(len(kv)) + 1
 		if n > MaxArgStrlen {
 			k, _, _ := strings.Cut(kv, "=")

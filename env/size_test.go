@@ -39,7 +39,7 @@ func kv(name string, n int, fill string) string {
 
 const sizeCanary = "Zq9CANARYvalue"
 
-func TestCheckExecSize(t *testing.T) {
+func TestCheckExec(t *testing.T) {
 	const huge = 1 << 40 // no total limit in the per-string cases
 	tests := []struct {
 		name    string
@@ -115,16 +115,16 @@ func TestCheckExecSize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckExecSize(tt.argv, tt.environ, tt.limit)
+			err := CheckExec(tt.argv, tt.environ, tt.limit)
 			if !tt.wantErr {
 				if err != nil {
-					t.Fatalf("CheckExecSize: %v, want no error", err)
+					t.Fatalf("CheckExec: %v, want no error", err)
 				}
 				return
 			}
 			var se *SizeError
 			if !errors.As(err, &se) {
-				t.Fatalf("CheckExecSize: %v (%T), want a *SizeError", err, err)
+				t.Fatalf("CheckExec: %v (%T), want a *SizeError", err, err)
 			}
 			if se.Name != tt.wantName || se.Size != tt.wantSize || fmt.Sprint(se.Top) != fmt.Sprint(tt.wantTop) {
 				t.Errorf("got Name %q Size %d Top %q; want Name %q Size %d Top %q", se.Name, se.Size, se.Top, tt.wantName, tt.wantSize, tt.wantTop)
@@ -148,5 +148,25 @@ func TestCheckExecSize(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A value holding a NUL byte cannot pass execve: named, never shown, whatever its size.
+func TestCheckExecNUL(t *testing.T) {
+	for _, environ := range [][]string{
+		{"A=1", "NULV=a\x00b" + sizeCanary, "B=2"},
+		{"NULV=" + strings.Repeat(sizeCanary, 20000) + "\x00"}, // also over the size limits
+	} {
+		err := CheckExec([]string{"app"}, environ, 128<<10)
+		var ne *NULError
+		if !errors.As(err, &ne) || ne.Name != "NULV" {
+			t.Fatalf("CheckExec: %v (%T), want a *NULError for NULV", err, err)
+		}
+		if strings.Contains(err.Error(), sizeCanary[:8]) {
+			t.Errorf("error holds a value: %.200q", err)
+		}
+	}
+	if err := CheckExec([]string{"app"}, []string{"A=1", "B="}, 128<<10); err != nil {
+		t.Fatalf("CheckExec of a clean environment: %v", err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/secretexec/secretexec/ref"
 )
 
-const envPrefix = "SECRETEXEC_"
+const envPrefix = env.ReservedPrefix
 
 // config is everything the command line and the SECRETEXEC_* variables say.
 type config struct {
@@ -91,6 +91,9 @@ func parseSource(kind fetch.Kind, v string) (fetch.Source, error) {
 	// NAME=ID binds a plain secret to one variable. Secret names may contain "=", so only a
 	// valid variable name before the first "=" makes a binding (an ARN never does).
 	if i := strings.IndexByte(v, '='); i > 0 && env.ValidName(v[:i]) {
+		if env.Reserved(v[:i]) {
+			return fetch.Source{}, usagef("SECRETEXEC_* variables configure secretexec; bind the secret to another name", "--secret-id %q binds a name in secretexec's own SECRETEXEC_ namespace", v)
+		}
 		if v[i+1:] == "" {
 			return fetch.Source{}, usagef("the form is --secret-id NAME=SECRET_ID", "--secret-id %q names no secret", v)
 		}

@@ -34,6 +34,15 @@ func Name(key string) string {
 	return b.String()
 }
 
+// ReservedPrefix is secretexec's own namespace: its configuration (SECRETEXEC_SSM_PATH,
+// SECRETEXEC_DISABLE, ...). No fetched variable may have a name in it: whoever can write a
+// parameter or a secret could otherwise reconfigure, or switch off, a secretexec the
+// command runs in turn.
+const ReservedPrefix = "SECRETEXEC_"
+
+// Reserved reports whether name is in ReservedPrefix's namespace.
+func Reserved(name string) bool { return strings.HasPrefix(name, ReservedPrefix) }
+
 // ValidName reports whether name can be written as a variable name by every writer.
 func ValidName(name string) bool {
 	if name == "" || (name[0] >= '0' && name[0] <= '9') {

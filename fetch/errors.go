@@ -94,12 +94,22 @@ func (e *Error) Hint() string {
 	if errors.As(e.Err, &ce) {
 		return "rename one of the keys; characters outside [A-Za-z0-9_] become _"
 	}
+	var re *ReservedError
+	if errors.As(e.Err, &re) {
+		return "SECRETEXEC_* variables configure secretexec and are never fetched: rename the key, and check who may write it"
+	}
 	var je *JSONError
 	if errors.As(e.Err, &je) {
 		if e.Ref != nil {
 			return fmt.Sprintf("only a JSON object has keys; %s%s without a key takes the whole secret", ref.FormSM, r.ID)
 		}
 		return fmt.Sprintf("to put a plain (non-JSON) secret in one variable, bind it: --secret-id NAME=%s", e.Source.SecretID)
+	}
+	switch {
+	case notTLS(e.Err):
+		return "the endpoint does not speak TLS: a plain-HTTP endpoint needs an http:// URL (AWS_ENDPOINT_URL, the profile's endpoint_url, HTTPS_PROXY)"
+	case tlsFailure(e.Err):
+		return "the endpoint's certificate is not trusted: behind a TLS-inspecting proxy, give its CA (AWS_CA_BUNDLE, or the image's CA store)"
 	}
 	secretID := e.secretID()
 	if h, ok := kmsHint(e.Err, secretID); ok {
@@ -239,6 +249,17 @@ type CollisionError struct {
 
 func (e *CollisionError) Error() string {
 	return fmt.Sprintf("keys %q and %q both map to variable %s", e.Keys[0], e.Keys[1], e.Name)
+}
+
+// ReservedError is a key of a source whose variable name would be in secretexec's own
+// namespace (env.ReservedPrefix).
+type ReservedError struct {
+	Name string
+	Key  string
+}
+
+func (e *ReservedError) Error() string {
+	return fmt.Sprintf("key %q maps to variable %s, in secretexec's own SECRETEXEC_ namespace", e.Key, e.Name)
 }
 
 // newError is a failed AWS call: AWS's code and message, or a short account of what else

@@ -83,6 +83,9 @@ func (f *Fetcher) pathItems(res Result, params []param) (Result, error) {
 			return res, &Error{Source: src, Op: "GetParametersByPath", Region: f.Region, Err: fmt.Errorf("parameter %q is not below the path", full)}
 		}
 		name := env.Name(key)
+		if env.Reserved(name) {
+			return res, &Error{Source: src, Region: f.Region, Err: &ReservedError{Name: name, Key: full}}
+		}
 		if other, dup := byName[name]; dup {
 			return res, &Error{Source: src, Region: f.Region, Err: &CollisionError{Name: name, Keys: [2]string{other, full}}}
 		}

@@ -81,6 +81,9 @@ func (f *Fetcher) secretResult(src Source, j *secretJob) (Result, error) {
 		if name == "" {
 			return res, fail(errors.New("the secret's JSON object has an empty key"))
 		}
+		if env.Reserved(name) {
+			return res, fail(&ReservedError{Name: name, Key: kv.Key})
+		}
 		if other, dup := byName[name]; dup {
 			return res, fail(&CollisionError{Name: name, Keys: [2]string{other, kv.Key}})
 		}

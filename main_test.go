@@ -168,7 +168,9 @@ func (e *harness) setup(env *testscript.Env) error {
 	e.srv = srv
 	work := env.WorkDir
 	log := filepath.Join(work, ".own-output")
-	for _, kv := range append(srv.Env(work), "HOME="+filepath.Join(work, "home"), ownLogVar+"="+log) {
+	// EMU_HOSTPORT is the emulator's address, for scripts that reach it another way.
+	hostport := strings.TrimPrefix(srv.URL, "http://")
+	for _, kv := range append(srv.Env(work), "HOME="+filepath.Join(work, "home"), ownLogVar+"="+log, "EMU_HOSTPORT="+hostport) {
 		k, v, _ := strings.Cut(kv, "=")
 		env.Setenv(k, v)
 	}
@@ -194,8 +196,14 @@ func writeValues(ts *testscript.TestScript, dir string, m map[string]string) {
 }
 
 // value reads a script argument: "@FILE" is the content of a file in $WORK less the one
-// newline that ends every txtar file (so a value ending in a newline is written with two).
+// newline that ends every txtar file (so a value ending in a newline is written with two),
+// and go:"..." a Go string literal, for bytes a script cannot hold (go:"a\x00b").
 func value(ts *testscript.TestScript, arg string) string {
+	if q, ok := strings.CutPrefix(arg, "go:"); ok {
+		v, err := strconv.Unquote(q)
+		ts.Check(err)
+		return v
+	}
 	if strings.HasPrefix(arg, "@") {
 		return strings.TrimSuffix(ts.ReadFile(arg[1:]), "\n")
 	}
@@ -245,6 +253,14 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 			b, err := json.Marshal(m)
 			ts.Check(err)
 			_, err = e.srv.CreateSecret(ctx, args[0], string(b))
+			ts.Check(err)
+		},
+		// sm-create-nested ID KEY DEPTH: a secret {"KEY": [[[...]]]} nested DEPTH arrays deep,
+		// cut off there (not valid JSON however deep).
+		"sm-create-nested": func(ts *testscript.TestScript, neg bool, args []string) {
+			n, err := strconv.Atoi(args[2])
+			ts.Check(err)
+			_, err = e.srv.CreateSecret(ctx, args[0], `{"`+args[1]+`":`+strings.Repeat("[", n))
 			ts.Check(err)
 		},
 		// sm-create [-binary] ID VALUE|@FILE: a secret; $ARN_<ID with / - . as _> is its ARN.

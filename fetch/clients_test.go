@@ -3,9 +3,13 @@ package fetch_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -135,5 +139,35 @@ func TestErrorAnswerNotFromAWS(t *testing.T) {
 				t.Errorf("%d calls, want %d", n, tc.calls)
 			}
 		})
+	}
+}
+
+// A TLS handshake refused for what the server sent fails alike on every attempt: reported at
+// once, with the fix, not retried until the deadline.
+func TestTLSFailureNotRetried(t *testing.T) {
+	var calls atomic.Int64
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
+	var handshakes atomic.Int64
+	hs.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			handshakes.Add(1)
+		}
+	}
+	hs.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
+	hs.StartTLS()
+	defer hs.Close()
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL),
+		Credentials: credentials.NewStaticCredentialsProvider(awstest.AccessKeyID, awstest.SecretAccessKey, "")}
+	o := fetch.WithTestTiming(fetch.Options{Retries: 5, Timeout: 30 * time.Second}, time.Millisecond, 5*time.Second)
+	_, err := fetch.NewFromConfig(cfg, o).Fetch(context.Background(), []fetch.Source{path("/a")})
+	e := sourceError(t, err)
+	if !strings.Contains(err.Error(), "could not reach AWS: ") || strings.Contains(err.Error(), "attempts") {
+		t.Errorf("error %q", err)
+	}
+	if !strings.Contains(e.Hint(), "certificate is not trusted") {
+		t.Errorf("hint %q", e.Hint())
+	}
+	if n := handshakes.Load(); n != 1 || calls.Load() != 0 {
+		t.Errorf("%d connections and %d requests, want one connection", n, calls.Load())
 	}
 }

@@ -2,9 +2,12 @@ package fetch
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,6 +41,8 @@ func newRetryer(o Options) aws.Retryer {
 	r := retry.NewStandard(func(so *retry.StandardOptions) {
 		so.MaxAttempts = o.Retries
 		so.MaxBackoff = maxBackoff
+		// First: the SDK's connection check would retry a failed handshake.
+		so.Retryables = append([]retry.IsErrorRetryable{noRetryTLS}, so.Retryables...)
 		so.Retryables = append(so.Retryables, retryGarbled)
 		// The client-side retry quota exists to shed load from long-lived processes; one
 		// start-up burst must not give up on throttling that --timeout already bounds.
@@ -61,6 +66,33 @@ var retryGarbled = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
 	}
 	return aws.UnknownTernary
 })
+
+// noRetryTLS is what secretexec puts before the SDK's retry.DefaultRetryables: a TLS
+// handshake that failed on what the other end sent (it does not speak TLS, as when an
+// https:// endpoint is a plain-HTTP port, or its certificate is not trusted) fails the same
+// way on every attempt, so it is reported at once instead of retried until --timeout.
+var noRetryTLS = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+	if tlsFailure(err) {
+		return aws.FalseTernary
+	}
+	return aws.UnknownTernary
+})
+
+// tlsFailure reports whether err is a TLS handshake refused for what the server sent.
+func tlsFailure(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return notTLS(err) || errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
+}
+
+// notTLS reports whether err is a TLS handshake answered by something that does not speak
+// TLS (net/http says so with ErrSchemeMismatch when the answer was plain HTTP).
+func notTLS(err error) bool {
+	var rh tls.RecordHeaderError
+	return errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &rh)
+}
 
 // garbled reports whether err is a successful answer (HTTP 2xx) that could not be decoded.
 func garbled(err error) bool {

@@ -37,7 +37,7 @@ func JSONObject(s string) ([]KV, error) {
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, jsonErr(dec, err, "invalid JSON")
+		return nil, jsonErr(s, dec, err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return nil, &JSONError{Reason: "it holds a " + kindOf(tok)}
@@ -47,7 +47,7 @@ func JSONObject(s string) ([]KV, error) {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, jsonErr(dec, err, "invalid JSON")
+			return nil, jsonErr(s, dec, err)
 		}
 		key, ok := tok.(string)
 		if !ok {
@@ -59,7 +59,7 @@ func JSONObject(s string) ([]KV, error) {
 		seen[key] = true
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, jsonErr(dec, err, "invalid JSON")
+			return nil, jsonErr(s, dec, err)
 		}
 		v, err := jsonText(raw)
 		if err != nil {
@@ -68,7 +68,7 @@ func JSONObject(s string) ([]KV, error) {
 		out = append(out, KV{Key: key, Value: v})
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, jsonErr(dec, err, "invalid JSON")
+		return nil, jsonErr(s, dec, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, &JSONError{Offset: dec.InputOffset(), Reason: "data after the object"}
@@ -93,15 +93,47 @@ func jsonText(raw json.RawMessage) (string, error) {
 	}
 }
 
-func jsonErr(dec *json.Decoder, err error, reason string) error {
+func jsonErr(s string, dec *json.Decoder, err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		if dec.InputOffset() == 0 {
 			return &JSONError{Reason: "it is empty"}
 		}
 		return &JSONError{Offset: dec.InputOffset(), Reason: "unexpected end"}
 	}
-	// The decoder's own message can quote a character of the secret: keep only the offset.
-	return &JSONError{Offset: dec.InputOffset(), Reason: reason}
+	// The decoder's own message can quote a character of the secret: keep only the offset,
+	// and say when what stopped it is the depth (encoding/json stops at maxDepth levels).
+	off := dec.InputOffset()
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		off = se.Offset
+	}
+	if depthAt(s, off) >= maxDepth {
+		return &JSONError{Offset: off, Reason: fmt.Sprintf("nested more than %d levels deep", maxDepth)}
+	}
+	return &JSONError{Offset: dec.InputOffset(), Reason: "invalid JSON"}
+}
+
+// maxDepth is encoding/json's limit on nesting.
+const maxDepth = 10000
+
+// depthAt is the nesting depth of JSON text s at byte offset off: the objects and arrays
+// opened before it and not closed, outside strings.
+func depthAt(s string, off int64) int {
+	depth, inString := 0, false
+	for i := 0; i < len(s) && int64(i) < off; i++ {
+		switch c := s[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return depth
 }
 
 func kindOf(tok json.Token) string {

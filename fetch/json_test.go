@@ -61,7 +61,7 @@ func TestJSONObject(t *testing.T) {
 var jsonReasons = map[string]bool{
 	"invalid JSON": true, "unexpected end": true, "it is empty": true, "data after the object": true,
 	"it holds a JSON array": true, "it holds a JSON string": true, "it holds a JSON number": true,
-	"it holds a JSON boolean": true, "it holds a JSON null": true,
+	"it holds a JSON boolean": true, "it holds a JSON null": true, "nested more than 10000 levels deep": true,
 }
 
 // checkJSONError fails the test unless err is a *JSONError whose message is built from a
@@ -70,20 +70,20 @@ func checkJSONError(t *testing.T, in string, err error) *fetch.JSONError {
 	t.Helper()
 	var je *fetch.JSONError
 	if !errors.As(err, &je) {
-		t.Fatalf("JSONObject(%q): %v (%T), want a *fetch.JSONError", in, err, err)
+		t.Fatalf("JSONObject(%.80q): %v (%T), want a *fetch.JSONError", in, err, err)
 	}
 	if !jsonReasons[je.Reason] {
-		t.Errorf("JSONObject(%q): reason %q is not one of the fixed reasons", in, je.Reason)
+		t.Errorf("JSONObject(%.80q): reason %q is not one of the fixed reasons", in, je.Reason)
 	}
 	want := "the secret is not a JSON object: " + je.Reason
 	if je.Offset > 0 {
 		want += fmt.Sprintf(" at byte %d", je.Offset)
 	}
 	if err.Error() != want {
-		t.Errorf("JSONObject(%q): message %q is more than its reason and offset", in, err)
+		t.Errorf("JSONObject(%.80q): message %q is more than its reason and offset", in, err)
 	}
 	if je.Offset < 0 || je.Offset > int64(len(in)) {
-		t.Errorf("JSONObject(%q): offset %d outside the input", in, je.Offset)
+		t.Errorf("JSONObject(%.80q): offset %d outside the input", in, je.Offset)
 	}
 	return je
 }
@@ -125,6 +125,10 @@ func TestJSONObjectErrors(t *testing.T) {
 		{"close bracket for brace", `{"A":1]`, ""},
 		{"bad nested value", `{"A":{"B":` + c + `}}`, ""},
 		{"comment", `{"A":1 /* ` + c + ` */}`, ""},
+		// encoding/json stops at 10000 levels: say so rather than "invalid JSON".
+		{"nested 100000 deep", `{"A":` + strings.Repeat("[", 100000) + c, "the secret is not a JSON object: nested more than 10000 levels deep at byte 10004"},
+		{"nested deep in strings and objects", `{"A":` + strings.Repeat(`{"[\"":`, 20000) + c, "the secret is not a JSON object: nested more than 10000 levels deep at byte 70004"},
+		{"deep but within the limit", `{"A":` + strings.Repeat("[", 5000) + `x`, "the secret is not a JSON object: invalid JSON at byte 5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

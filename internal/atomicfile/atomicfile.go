@@ -25,7 +25,9 @@ var testHookBeforeRename func() error
 //   - path must not be a symlink (it is refused, not followed or replaced) and, if it
 //     exists, must be a regular file;
 //   - fill writes to a new temp file in path's folder, created with O_EXCL and mode 0600,
-//     then fchmod'ed to 0600 so no umask can loosen or break it;
+//     then fchmod'ed to 0600 so no umask can loosen or break it; its name is path's
+//     followed by ".tmp-" and a random number, so that an ignore pattern for path with a
+//     trailing * (".env.runtime*" in .gitignore) also covers it;
 //   - the temp file is fsynced, closed and renamed over path, then the folder is fsynced.
 //
 // On any failure, including fill's error or ctx being done before the rename, the temp
@@ -58,7 +60,7 @@ func WriteFunc(ctx context.Context, path string, fill func(w io.Writer) error) (
 		dir = "."
 	}
 	// CreateTemp opens with O_RDWR|O_CREATE|O_EXCL and mode 0600 (less the umask).
-	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	f, err := os.CreateTemp(dir, base+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %q: create temp file: %w", path, err)
 	}

@@ -378,3 +378,90 @@ func TestConcurrentProcesses(t *testing.T) {
 	}
 	assertOnly(t, dir, ".env.runtime")
 }
+
+// shippedIgnores are the .gitignore files whose pattern README tells users to copy: each
+// must ignore the output file and every temporary file WriteFunc may leave beside it.
+var shippedIgnores = []string{"../../.gitignore", "../../examples/compose/.gitignore"}
+
+// assertIgnored checks that each shipped .gitignore ignores every name: git check-ignore
+// decides where git is installed, else one of the file's patterns must match
+// (filepath.Match, which agrees with git for the plain patterns shipped).
+func assertIgnored(t *testing.T, names ...string) {
+	t.Helper()
+	git, lookErr := exec.LookPath("git")
+	for _, gi := range shippedIgnores {
+		src, err := os.ReadFile(gi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ignored []string
+		if lookErr != nil {
+			for _, name := range names {
+				for _, line := range strings.Split(string(src), "\n") {
+					if ok, _ := filepath.Match(strings.TrimSpace(line), name); ok && !strings.HasPrefix(line, "#") {
+						ignored = append(ignored, name)
+						break
+					}
+				}
+			}
+		} else {
+			repo := t.TempDir()
+			if err := os.WriteFile(filepath.Join(repo, ".gitignore"), src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			// The whole environment git sees: no user or system config, no global excludes.
+			env := []string{"HOME=" + repo, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "LC_ALL=C"}
+			gitRun := func(args ...string) (string, error) {
+				cmd := exec.Command(git, append([]string{"-C", repo}, args...)...)
+				cmd.Env = env
+				out, err := cmd.Output()
+				return string(out), err
+			}
+			if out, err := gitRun("init", "-q"); err != nil {
+				t.Fatalf("git init: %v %s", err, out)
+			}
+			// check-ignore prints the names it ignores; it exits 1 when it ignores none.
+			out, err := gitRun(append([]string{"check-ignore", "--no-index", "--"}, names...)...)
+			var ee *exec.ExitError
+			if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
+				t.Fatalf("git check-ignore: %v", err)
+			}
+			ignored = strings.Fields(out)
+		}
+		sort.Strings(ignored)
+		want := append([]string(nil), names...)
+		sort.Strings(want)
+		if strings.Join(ignored, "/") != strings.Join(want, "/") {
+			t.Errorf("%s ignores %q of %q: want all", gi, ignored, want)
+		}
+	}
+}
+
+// A temporary file is named after the file it replaces, so that the ignore pattern the
+// shipped .gitignore files use for .env.runtime (and README documents) covers it too.
+func TestTempNamesIgnored(t *testing.T) {
+	for _, base := range []string{".env.runtime", "app.env", "no-dot"} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, base)
+		var temps []string
+		testHookBeforeRename = func() error {
+			for _, name := range listing(t, dir) {
+				if name != base {
+					temps = append(temps, name)
+				}
+			}
+			return nil
+		}
+		err := write(context.Background(), path, []byte("NEW=1\n"))
+		testHookBeforeRename = nil
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(temps) != 1 || !strings.HasPrefix(temps[0], base+".tmp-") {
+			t.Fatalf("temp files before the rename: %q, want one named %s.tmp-NNN", temps, base)
+		}
+		if base == ".env.runtime" {
+			assertIgnored(t, base, temps[0])
+		}
+	}
+}

@@ -92,7 +92,9 @@ func withUmask(t *testing.T, mask int) {
 	t.Cleanup(func() { syscall.Umask(prev) })
 }
 
-func TestMode0600WhateverTheUmask(t *testing.T) {
+func TestMode0600WhateverTheUmask(t *testing.T) { forEachTempKind(t, testMode0600WhateverTheUmask) }
+
+func testMode0600WhateverTheUmask(t *testing.T) {
 	for _, mask := range []int{0, 0o022, 0o077, 0o277, 0o777} {
 		t.Run(fmt.Sprintf("umask %04o", mask), func(t *testing.T) {
 			withUmask(t, mask)
@@ -122,7 +124,9 @@ func TestMode0600WhateverTheUmask(t *testing.T) {
 	}
 }
 
-func TestWriteBytes(t *testing.T) {
+func TestWriteBytes(t *testing.T) { forEachTempKind(t, testWriteBytes) }
+
+func testWriteBytes(t *testing.T) {
 	dir, path := setup(t)
 	data := bytes.Repeat([]byte("x'\"$\\\n\x00"), 100000)
 	if err := write(context.Background(), path, data); err != nil {
@@ -170,7 +174,9 @@ func TestSymlinkRefused(t *testing.T) {
 var errFill = errors.New("fill failed")
 
 // Every failure leaves the old file as it was and no temp file behind.
-func TestFailureLeavesOldFile(t *testing.T) {
+func TestFailureLeavesOldFile(t *testing.T) { forEachTempKind(t, testFailureLeavesOldFile) }
+
+func testFailureLeavesOldFile(t *testing.T) {
 	tests := []struct {
 		name string
 		// run does the failing write in a folder holding path; it returns the error.
@@ -292,7 +298,9 @@ func complete(data []byte) int {
 	return i
 }
 
-func TestConcurrentWriters(t *testing.T) {
+func TestConcurrentWriters(t *testing.T) { forEachTempKind(t, testConcurrentWriters) }
+
+func testConcurrentWriters(t *testing.T) {
 	dir, path := setup(t)
 	const writers = 20
 	var wg sync.WaitGroup
@@ -439,7 +447,9 @@ func assertIgnored(t *testing.T, names ...string) {
 
 // A temporary file is named after the file it replaces, so that the ignore pattern the
 // shipped .gitignore files use for .env.runtime (and README documents) covers it too.
-func TestTempNamesIgnored(t *testing.T) {
+func TestTempNamesIgnored(t *testing.T) { forEachTempKind(t, testTempNamesIgnored) }
+
+func testTempNamesIgnored(t *testing.T) {
 	for _, base := range []string{".env.runtime", "app.env", "no-dot"} {
 		dir := t.TempDir()
 		path := filepath.Join(dir, base)

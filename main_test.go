@@ -403,9 +403,9 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 				ts.Fatalf("%s has mode %#o, want %#o", args[0], got, want)
 			}
 		},
-		// no-temp-files DIR: no leftover temporary file (.*.tmp) in DIR.
+		// no-temp-files DIR: no leftover temporary file of --output (FILE.tmp-NNN) in DIR.
 		"no-temp-files": func(ts *testscript.TestScript, neg bool, args []string) {
-			left, err := filepath.Glob(filepath.Join(ts.MkAbs(args[0]), ".*.tmp"))
+			left, err := filepath.Glob(filepath.Join(ts.MkAbs(args[0]), "*.tmp-*"))
 			ts.Check(err)
 			if len(left) > 0 {
 				ts.Fatalf("temporary files left behind: %q", left)

@@ -8,25 +8,37 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 )
 
 // ErrSymlink is returned (wrapped) when the path is a symbolic link.
 var ErrSymlink = errors.New("refusing to write through symlink")
 
-// testHookBeforeRename, when set by tests, runs after the data is synced and before the
-// rename: a failure there is the last chance to leave the old file untouched.
+// testHookBeforeRename, when set by tests, runs once the data is synced and the temp file
+// has its name, before the rename: a failure there is the last chance to leave the old
+// file untouched.
 var testHookBeforeRename func() error
 
 // WriteFunc replaces path with what fill writes, atomically:
 //
 //   - path must not be a symlink (it is refused, not followed or replaced) and, if it
 //     exists, must be a regular file;
-//   - fill writes to a new temp file in path's folder, created with O_EXCL and mode 0600,
-//     then fchmod'ed to 0600 so no umask can loosen or break it;
-//   - the temp file is fsynced, closed and renamed over path, then the folder is fsynced.
+//   - fill writes to a new temp file on path's file system, mode 0600 from creation, then
+//     fchmod'ed to 0600 so no umask can loosen or break it. On Linux the file has no name
+//     while fill writes (O_TMPFILE), so a process killed then leaves nothing behind; where
+//     that cannot be done (no O_TMPFILE on the file system, no /proc) the file is created
+//     with a name and O_EXCL instead;
+//   - the temp file is fsynced, given a name in path's folder if it has none yet, closed
+//     and renamed over path, then the folder is fsynced.
+//
+// A temp file's name is path's followed by ".tmp-" and a random number, so that an
+// ignore pattern for path with a trailing * (".env.runtime*" in .gitignore) covers it.
+// A process killed while one has that name (during fill for a named temp file; between
+// two syscalls otherwise) leaves it behind, mode 0600.
 //
 // On any failure, including fill's error or ctx being done before the rename, the temp
 // file is removed and path is left as it was. Cancel ctx (e.g. from a SIGTERM handler)
@@ -57,17 +69,24 @@ func WriteFunc(ctx context.Context, path string, fill func(w io.Writer) error) (
 	if dir == "" {
 		dir = "."
 	}
-	// CreateTemp opens with O_RDWR|O_CREATE|O_EXCL and mode 0600 (less the umask).
-	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	tmp := "" // the temp file's path, once it has one
+	f, err := openUnnamed(dir)
+	if errors.Is(err, errors.ErrUnsupported) {
+		tmp, err = claimTempName(dir, base, func(p string) (err error) {
+			f, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			return err
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("write %q: create temp file: %w", path, err)
 	}
-	tmp := f.Name()
 	renamed := false
 	defer func() {
 		if !renamed {
 			f.Close() // may be closed already; the error is of no use here
-			os.Remove(tmp)
+			if tmp != "" {
+				os.Remove(tmp)
+			}
 		}
 	}()
 
@@ -80,11 +99,19 @@ func WriteFunc(ctx context.Context, path string, fill func(w io.Writer) error) (
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("write %q: sync: %w", path, err)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %q: close: %w", path, err)
-	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("write %q: %w", path, err)
+	}
+	if tmp == "" {
+		// linkat cannot replace path, so the file gets a temp name first, and the
+		// rename below replaces path as for a named temp file.
+		tmp, err = claimTempName(dir, base, func(p string) error { return linkUnnamed(f, p) })
+		if err != nil {
+			return fmt.Errorf("write %q: name temp file: %w", path, err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %q: close: %w", path, err)
 	}
 	if testHookBeforeRename != nil {
 		if err := testHookBeforeRename(); err != nil {
@@ -107,4 +134,20 @@ func WriteFunc(ctx context.Context, path string, fill func(w io.Writer) error) (
 		return fmt.Errorf("write %q: replaced, but sync folder: %w", path, err)
 	}
 	return nil
+}
+
+// claimTempName calls claim with new temp paths for base in dir until one is free, and
+// returns the path claimed. claim creates the file at its path, failing if one exists.
+func claimTempName(dir, base string, claim func(path string) error) (string, error) {
+	var err error
+	for range 100 {
+		p := filepath.Join(dir, base+".tmp-"+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		if err = claim(p); err == nil {
+			return p, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
+	return "", err
 }

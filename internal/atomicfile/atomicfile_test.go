@@ -92,7 +92,9 @@ func withUmask(t *testing.T, mask int) {
 	t.Cleanup(func() { syscall.Umask(prev) })
 }
 
-func TestMode0600WhateverTheUmask(t *testing.T) {
+func TestMode0600WhateverTheUmask(t *testing.T) { forEachTempKind(t, testMode0600WhateverTheUmask) }
+
+func testMode0600WhateverTheUmask(t *testing.T) {
 	for _, mask := range []int{0, 0o022, 0o077, 0o277, 0o777} {
 		t.Run(fmt.Sprintf("umask %04o", mask), func(t *testing.T) {
 			withUmask(t, mask)
@@ -122,7 +124,9 @@ func TestMode0600WhateverTheUmask(t *testing.T) {
 	}
 }
 
-func TestWriteBytes(t *testing.T) {
+func TestWriteBytes(t *testing.T) { forEachTempKind(t, testWriteBytes) }
+
+func testWriteBytes(t *testing.T) {
 	dir, path := setup(t)
 	data := bytes.Repeat([]byte("x'\"$\\\n\x00"), 100000)
 	if err := write(context.Background(), path, data); err != nil {
@@ -170,7 +174,9 @@ func TestSymlinkRefused(t *testing.T) {
 var errFill = errors.New("fill failed")
 
 // Every failure leaves the old file as it was and no temp file behind.
-func TestFailureLeavesOldFile(t *testing.T) {
+func TestFailureLeavesOldFile(t *testing.T) { forEachTempKind(t, testFailureLeavesOldFile) }
+
+func testFailureLeavesOldFile(t *testing.T) {
 	tests := []struct {
 		name string
 		// run does the failing write in a folder holding path; it returns the error.
@@ -292,7 +298,9 @@ func complete(data []byte) int {
 	return i
 }
 
-func TestConcurrentWriters(t *testing.T) {
+func TestConcurrentWriters(t *testing.T) { forEachTempKind(t, testConcurrentWriters) }
+
+func testConcurrentWriters(t *testing.T) {
 	dir, path := setup(t)
 	const writers = 20
 	var wg sync.WaitGroup
@@ -377,4 +385,93 @@ func TestConcurrentProcesses(t *testing.T) {
 		t.Errorf("final file of %d bytes is no one writer's", len(data))
 	}
 	assertOnly(t, dir, ".env.runtime")
+}
+
+// shippedIgnores are the .gitignore files whose pattern README tells users to copy: each
+// must ignore the output file and every temporary file WriteFunc may leave beside it.
+var shippedIgnores = []string{"../../.gitignore", "../../examples/compose/.gitignore"}
+
+// assertIgnored checks that each shipped .gitignore ignores every name: git check-ignore
+// decides where git is installed, else one of the file's patterns must match
+// (filepath.Match, which agrees with git for the plain patterns shipped).
+func assertIgnored(t *testing.T, names ...string) {
+	t.Helper()
+	git, lookErr := exec.LookPath("git")
+	for _, gi := range shippedIgnores {
+		src, err := os.ReadFile(gi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ignored []string
+		if lookErr != nil {
+			for _, name := range names {
+				for _, line := range strings.Split(string(src), "\n") {
+					if ok, _ := filepath.Match(strings.TrimSpace(line), name); ok && !strings.HasPrefix(line, "#") {
+						ignored = append(ignored, name)
+						break
+					}
+				}
+			}
+		} else {
+			repo := t.TempDir()
+			if err := os.WriteFile(filepath.Join(repo, ".gitignore"), src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			// The whole environment git sees: no user or system config, no global excludes.
+			env := []string{"HOME=" + repo, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "LC_ALL=C"}
+			gitRun := func(args ...string) (string, error) {
+				cmd := exec.Command(git, append([]string{"-C", repo}, args...)...)
+				cmd.Env = env
+				out, err := cmd.Output()
+				return string(out), err
+			}
+			if out, err := gitRun("init", "-q"); err != nil {
+				t.Fatalf("git init: %v %s", err, out)
+			}
+			// check-ignore prints the names it ignores; it exits 1 when it ignores none.
+			out, err := gitRun(append([]string{"check-ignore", "--no-index", "--"}, names...)...)
+			var ee *exec.ExitError
+			if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
+				t.Fatalf("git check-ignore: %v", err)
+			}
+			ignored = strings.Fields(out)
+		}
+		sort.Strings(ignored)
+		want := append([]string(nil), names...)
+		sort.Strings(want)
+		if strings.Join(ignored, "/") != strings.Join(want, "/") {
+			t.Errorf("%s ignores %q of %q: want all", gi, ignored, want)
+		}
+	}
+}
+
+// A temporary file is named after the file it replaces, so that the ignore pattern the
+// shipped .gitignore files use for .env.runtime (and README documents) covers it too.
+func TestTempNamesIgnored(t *testing.T) { forEachTempKind(t, testTempNamesIgnored) }
+
+func testTempNamesIgnored(t *testing.T) {
+	for _, base := range []string{".env.runtime", "app.env", "no-dot"} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, base)
+		var temps []string
+		testHookBeforeRename = func() error {
+			for _, name := range listing(t, dir) {
+				if name != base {
+					temps = append(temps, name)
+				}
+			}
+			return nil
+		}
+		err := write(context.Background(), path, []byte("NEW=1\n"))
+		testHookBeforeRename = nil
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(temps) != 1 || !strings.HasPrefix(temps[0], base+".tmp-") {
+			t.Fatalf("temp files before the rename: %q, want one named %s.tmp-NNN", temps, base)
+		}
+		if base == ".env.runtime" {
+			assertIgnored(t, base, temps[0])
+		}
+	}
 }

@@ -8,6 +8,5 @@ import (
 )
 
 func main() {
-	installFallbackRoots() // TLS to AWS from FROM-scratch images with no CA store
 	os.Exit(run(context.Background(), os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
 }

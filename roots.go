@@ -4,9 +4,13 @@ import (
 	"crypto/x509"
 	"os"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/x509roots/fallback/bundle"
 )
+
+// fallbackRoots installs the bundled roots once per process, if they are needed.
+var fallbackRoots = sync.OnceFunc(installFallbackRoots)
 
 // installFallbackRoots gives TLS the bundled Mozilla roots when the system has none, as in a
 // FROM-scratch image. It does what golang.org/x/crypto/x509roots/fallback does in its init,

@@ -4,110 +4,145 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 )
 
-// interruptSignals stop secretexec before the command starts; the exit status is then 128+N.
-var interruptSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+// stopSignals stop secretexec before the command starts: the fetch is cancelled, nothing
+// is run, and the exit status is 128+N.
+var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 
-// interrupts catches interruptSignals until the command is about to start: the first one
-// cancels the fetch, and caught says which it was.
+// heldSignals are the command's: their default action ends a process, and the Go runtime
+// ignores them unless asked, so without catching them a start would lose them silently.
+// Before the command starts, exec mode stops with 128+N, as the command would have ended
+// had it been running without a handler; --init holds them and delivers them to the
+// command once it has started.
+var heldSignals = []os.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGPIPE}
+
+// interrupts catches stopSignals and heldSignals from secretexec's first instruction in run
+// until the command is about to start. The first signal that stops secretexec cancels the
+// fetch; caught says which it was, held what --init is to deliver.
+//
+// Registration is synchronous, before anything else: until it is done a signal has the Go
+// runtime's default action (SIGTERM ends secretexec with no message, status 2 as PID 1;
+// SIGUSR1 is ignored). What is left of that window is process start and package
+// initialisation, before any of secretexec's code runs (README, "PID 1 and signals").
 type interrupts struct {
-	sigs *asyncSignals
-	got  chan os.Signal // the relay's catch, put back by caught for the next look
-	quit chan struct{}
-	done chan struct{}
+	c       chan os.Signal
+	cancel  context.CancelFunc
+	quit    chan struct{}
+	done    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+
+	mu      sync.Mutex
+	hold    bool      // --init: held signals wait for the command
+	stopper os.Signal // the signal that stopped secretexec, if one did
+	held    []os.Signal
 }
+
+// signalsCaught, when tests set it, is called once catchInterrupts has registered: from then
+// on a stopping signal gives 128+N.
+var signalsCaught func()
 
 func catchInterrupts(cancel context.CancelFunc) *interrupts {
 	in := &interrupts{
-		sigs: notifyAsync(interruptSignals...),
-		got:  make(chan os.Signal, 1),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
+		c:       make(chan os.Signal, 16),
+		cancel:  cancel,
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		stopped: make(chan struct{}),
 	}
-	go func() {
-		defer close(in.done)
-		select {
-		case s := <-in.sigs.C:
-			in.got <- s
-			cancel()
-		case <-in.quit:
-		}
-	}()
+	signal.Notify(in.c, append(slices.Clip(stopSignals), heldSignals...)...)
+	go in.relay()
+	if signalsCaught != nil {
+		signalsCaught()
+	}
 	return in
 }
 
-// caught reports the signal that arrived, if one did. A signal the relay has not taken yet
-// is still on sigs.C, so both are looked at.
-func (in *interrupts) caught() (syscall.Signal, bool) {
-	var s os.Signal
-	select {
-	case s = <-in.got:
-	case s = <-in.sigs.C:
-	default:
-		return 0, false
+func (in *interrupts) relay() {
+	defer close(in.done)
+	for {
+		select {
+		case s := <-in.c:
+			in.take(s)
+		case <-in.quit:
+			for { // what arrived before deregistration
+				select {
+				case s := <-in.c:
+					in.take(s)
+				default:
+					return
+				}
+			}
+		}
 	}
-	in.got <- s
-	return s.(syscall.Signal), true
 }
 
-// stopAsync begins deregistering; a signal from then on is either caught or has its default
-// action (secretexec ends with 128+N), never lost.
-func (in *interrupts) stopAsync() { in.sigs.stopAsync() }
+func (in *interrupts) take(s os.Signal) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	switch {
+	case in.stopper != nil:
+	case in.hold && !slices.Contains(stopSignals, s):
+		if !slices.Contains(in.held, s) { // pending signals of one kind are one, as in the kernel
+			in.held = append(in.held, s)
+		}
+	default:
+		in.stopper = s
+		in.cancel()
+	}
+}
 
-// stop deregisters and stops the relay, so that no signal is in its hands when stop
-// returns: one that arrived is seen by caught.
+// holdForCommand makes held signals wait for the command (--init) instead of stopping
+// secretexec; set once the configuration is known.
+func (in *interrupts) holdForCommand() {
+	in.mu.Lock()
+	in.hold = true
+	in.mu.Unlock()
+}
+
+// caught reports the signal that stopped secretexec, if one did. Once stop has returned it
+// is final: no signal is in the relay's hands any more.
+func (in *interrupts) caught() (syscall.Signal, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.stopper == nil {
+		return 0, false
+	}
+	return in.stopper.(syscall.Signal), true
+}
+
+// heldForCommand is the held signals, in the order they first arrived.
+func (in *interrupts) heldForCommand() []os.Signal {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return slices.Clone(in.held)
+}
+
+// stopAsync begins deregistering, off the critical path (each signal is a round trip to the
+// runtime's signal-mask thread); a signal from then on is either caught or has its default
+// action, never lost.
+func (in *interrupts) stopAsync() {
+	in.once.Do(func() {
+		go func() {
+			signal.Stop(in.c)
+			close(in.stopped)
+		}()
+	})
+}
+
+// stop deregisters and stops the relay: when it returns, every signal that was caught has
+// been taken, so caught and heldForCommand are final.
 func (in *interrupts) stop() {
-	in.sigs.stop()
+	in.stopAsync()
+	<-in.stopped
 	select {
 	case <-in.quit:
 	default:
 		close(in.quit)
 	}
 	<-in.done
-}
-
-// asyncSignals is signal.Notify and signal.Stop off the start-up's critical path. Each
-// signal enabled or disabled is a round trip to the thread the runtime dedicates to signal
-// masks (started by the first Notify): 0.5 to 1.5 ms for the two calls on a small VM, a
-// tenth of secretexec's own start-up. Registering runs alongside reading the
-// configuration; deregistering alongside the command checks.
-//
-// Until registration completes a signal has the runtime's default action, as during package
-// initialisation before it: secretexec ends, and the command is never started. Once
-// deregistration has begun, a signal is either caught (delivered on C: the caller sees it
-// before exec) or has the default action; it is never lost.
-type asyncSignals struct {
-	C          chan os.Signal
-	registered chan struct{}
-	stopped    chan struct{}
-	stopOnce   sync.Once
-}
-
-func notifyAsync(sigs ...os.Signal) *asyncSignals {
-	a := &asyncSignals{C: make(chan os.Signal, 1), registered: make(chan struct{}), stopped: make(chan struct{})}
-	go func() {
-		signal.Notify(a.C, sigs...)
-		close(a.registered)
-	}()
-	return a
-}
-
-// stopAsync begins deregistering; stop waits until it is done.
-func (a *asyncSignals) stopAsync() {
-	a.stopOnce.Do(func() {
-		go func() {
-			<-a.registered
-			signal.Stop(a.C)
-			close(a.stopped)
-		}()
-	})
-}
-
-// stop deregisters and returns when no signal can be delivered on C any more.
-func (a *asyncSignals) stop() {
-	a.stopAsync()
-	<-a.stopped
 }

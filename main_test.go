@@ -20,6 +20,7 @@ import (
 	composedotenv "github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/secretexec/secretexec/internal/awstest"
+	"golang.org/x/sys/unix"
 )
 
 var update = flag.Bool("update", false, "update testscript golden files from actual output")
@@ -47,7 +48,20 @@ func teeRun(args []string) int {
 			stdout, stderr = io.MultiWriter(os.Stdout, f), io.MultiWriter(os.Stderr, f)
 		}
 	}
+	if p := os.Getenv(signalsFileVar); p != "" {
+		signalsCaught = func() { os.WriteFile(p, []byte(strconv.FormatInt(monotonic(), 10)), 0o600) }
+	}
 	return run(context.Background(), args, os.Environ(), stdout, stderr)
+}
+
+// signalsFileVar names a file where the test build of secretexec writes when its signal
+// handlers were registered (CLOCK_MONOTONIC, ns): the same clock across processes.
+const signalsFileVar = "SEXTEST_SIGNALS_CAUGHT"
+
+func monotonic() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
 }
 
 // envdump is the command secretexec execs in scripts. It shows what it received without

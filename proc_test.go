@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -116,7 +118,12 @@ func TestSignalWhileFetching(t *testing.T) {
 	for _, tc := range []struct {
 		sig  syscall.Signal
 		name string
-	}{{syscall.SIGTERM, "SIGTERM"}, {syscall.SIGINT, "SIGINT"}, {syscall.SIGHUP, "SIGHUP"}} {
+	}{
+		{syscall.SIGTERM, "SIGTERM"}, {syscall.SIGINT, "SIGINT"}, {syscall.SIGHUP, "SIGHUP"},
+		// The command's signals (issue 12): the Go runtime would ignore them, and the
+		// command would never hear of them. Without --init they stop the start.
+		{syscall.SIGUSR1, "SIGUSR1"}, {syscall.SIGUSR2, "SIGUSR2"}, {syscall.SIGALRM, "SIGALRM"}, {syscall.SIGPIPE, "SIGPIPE"},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newProcEnv(t)
 			p.putParam("/app/prod/DB_PASS", "canary-signal-pass-1")
@@ -165,6 +172,126 @@ func TestSignalWhileFetching(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSignalWhileWriting: a signal that arrives while --output is written says so, and
+// what it says of the file is true: left as it was, or written. (It said "while fetching".)
+func TestSignalWhileWriting(t *testing.T) {
+	p := newProcEnv(t)
+	big := strings.Repeat("x", 4000)
+	for i := range 300 {
+		p.putParam(fmt.Sprintf("/app/prod/P%03d", i), fmt.Sprintf("canary-write-%03d-%s", i, big))
+	}
+	out := filepath.Join(p.dir, "out")
+	if err := os.Mkdir(out, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(out, ".env.runtime")
+	hits := 0
+	for trial := range 5 {
+		if err := os.WriteFile(file, []byte("OLD=1\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd, _, stderr := p.command("--ssm-path", "/app/prod", "--output", file, "--", "envdump", "-exit", "0")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The moment secretexec holds a file in the output folder open, it is writing.
+		fds := fmt.Sprintf("/proc/%d/fd", cmd.Process.Pid)
+	watch:
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+			ents, _ := os.ReadDir(fds)
+			for _, e := range ents {
+				if l, err := os.Readlink(filepath.Join(fds, e.Name())); err == nil && strings.HasPrefix(l, out+"/") {
+					break watch
+				}
+			}
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		err := cmd.Wait()
+		b, _ := os.ReadFile(file)
+		unchanged := string(b) == "OLD=1\n"
+		var ee *exec.ExitError
+		switch {
+		case errors.As(err, &ee) && ee.ExitCode() == 143 && strings.Contains(stderr.String(), "interrupted by SIGTERM while writing "+file+", which was left as it was; the command was not started"):
+			hits++
+			if !unchanged {
+				t.Errorf("trial %d: said left as it was, but the file changed", trial)
+			}
+		case errors.As(err, &ee) && ee.ExitCode() == 143 && strings.Contains(stderr.String(), "interrupted by SIGTERM after writing "+file+"; the command was not started"):
+			if unchanged {
+				t.Errorf("trial %d: said written, but the file is as it was", trial)
+			}
+		default:
+			// Too late for secretexec (the command ran) or too early: no claim to check.
+			t.Logf("trial %d: %v; stderr:\n%s", trial, err, stderr)
+		}
+		if left, _ := os.ReadDir(out); len(left) != 1 {
+			t.Errorf("trial %d: the output folder holds %d files, want only the output", trial, len(left))
+		}
+	}
+	if hits == 0 {
+		t.Errorf("no trial stopped the write (5 tries): the message for it went untested")
+	}
+}
+
+// TestEarlySignalAsPID1: as PID 1 (a container's entrypoint), a SIGTERM that arrives once
+// secretexec's handlers exist gives 143 and the usual message, every time, and they exist
+// right after package initialisation: registering is the first thing run does. Before, it
+// was done in the background after reading the configuration, and a SIGTERM in the first
+// ~10-16 ms of a start ended secretexec with status 2 and no message (the Go runtime's
+// default for PID 1). The test build reports when the handlers were registered, by
+// CLOCK_MONOTONIC, which this process reads too; the window before it is logged.
+func TestEarlySignalAsPID1(t *testing.T) {
+	p := newProcEnv(t)
+	p.putParam("/app/prod/DB_PASS", "canary-early-pass-1")
+	p.srv.AddFault(awstest.Fault{Action: "*", Kind: awstest.Hang})
+	caughtFile := filepath.Join(p.dir, "caught")
+	var windows []time.Duration
+	after := 0
+	for i := range 24 {
+		os.Remove(caughtFile)
+		// A signal before the Go runtime's own handlers is ignored (PID 1): --timeout ends those.
+		cmd, stdout, stderr := p.command("--timeout", "1s", "--ssm-path", "/app/prod", "--", "envdump", "-exit", "0")
+		cmd.Env = append(cmd.Env, signalsFileVar+"="+caughtFile)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+		started := monotonic()
+		if err := cmd.Start(); err != nil {
+			t.Skipf("cannot start a process in a new PID namespace here (needs root): %v", err)
+		}
+		// Early delays, spread over the first 30 ms of the start.
+		time.Sleep(time.Duration(i) * 1250 * time.Microsecond)
+		sent := monotonic()
+		cmd.Process.Signal(syscall.SIGTERM)
+		err := cmd.Wait()
+		status := -1
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			status = ee.ExitCode()
+		}
+		b, rerr := os.ReadFile(caughtFile)
+		caught, _ := strconv.ParseInt(string(b), 10, 64)
+		if rerr != nil || sent < caught {
+			t.Logf("SIGTERM %s after start, before the handlers: status %d", time.Duration(sent-started).Round(100*time.Microsecond), status)
+			continue
+		}
+		after++
+		windows = append(windows, time.Duration(caught-started))
+		if status != 143 {
+			t.Errorf("SIGTERM %s after start, %s after the handlers: %v, want status 143; stderr:\n%s",
+				time.Duration(sent-started), time.Duration(sent-caught), err, stderr)
+			continue
+		}
+		if want := "secretexec: error: interrupted by SIGTERM while fetching; the command was not started\n"; stderr.String() != want || stdout.Len() != 0 {
+			t.Errorf("SIGTERM %s after start: stderr %q stdout %q, want %q", time.Duration(sent-started), stderr, stdout, want)
+		}
+	}
+	if after < 8 {
+		t.Fatalf("only %d of 24 signals came after the handlers: the machine is too slow for this test's delays", after)
+	}
+	slices.Sort(windows)
+	t.Logf("exec to handlers registered: min %s, median %s, max %s (%d runs)", windows[0].Round(100*time.Microsecond),
+		windows[len(windows)/2].Round(100*time.Microsecond), windows[len(windows)-1].Round(100*time.Microsecond), len(windows))
 }
 
 // TestProcessesOnlyHere keeps every Go test that starts a process in this file, behind

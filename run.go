@@ -30,6 +30,13 @@ const (
 // run is the whole command: it reads only its arguments, returns the exit status, and on
 // success does not return at all (the command replaces the process).
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	// First: from here a stopping signal gives 128+N and a message (signals.go).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ints := catchInterrupts(cancel)
+	defer ints.stop()
+	fallbackRoots() // TLS to AWS from FROM-scratch images with no CA store
+
 	lg := &logger{w: stderr}
 	c, err := parseConfig(args, environ)
 	if err != nil {
@@ -48,17 +55,16 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stdout, versionString())
 		return exitOK
 	}
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ints := catchInterrupts(cancel)
-	defer ints.stop()
-	interrupted := func() (int, bool) {
+	if c.init {
+		ints.holdForCommand()
+	}
+	// interrupted reports a signal that stopped secretexec during what (a phase).
+	interrupted := func(what string) (int, bool) {
 		s, ok := ints.caught()
 		if !ok {
 			return 0, false
 		}
-		lg.errorf("interrupted by %s while fetching; the command was not started", sigName(s))
+		lg.errorf("interrupted by %s %s; the command was not started", sigName(s), what)
 		return 128 + int(s), true
 	}
 
@@ -80,13 +86,13 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			lg.warnf("SECRETEXEC_DISABLE is set: not writing %s", c.output)
 		}
 	} else {
-		var code int
-		merged, fetched, code = fetchAndMerge(ctx, c, refs, base, lg, stdout)
-		if code != exitOK {
-			if sc, ok := interrupted(); ok {
-				return sc
-			}
-			return code
+		merged, fetched, err = fetchAndMerge(ctx, c, refs, base, lg, stdout)
+		if sc, ok := interrupted("while fetching"); ok {
+			return sc // what the signal cut short is no news
+		}
+		if err != nil {
+			lg.fail(err)
+			return exitFailure
 		}
 	}
 	if c.dryRun {
@@ -115,7 +121,11 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	if c.output != "" && !c.disable {
 		n, err := writeOutput(ctx, c, merged, fetched)
-		if sc, ok := interrupted(); ok {
+		what := "after writing " + c.output
+		if err != nil {
+			what = "while writing " + c.output + ", which was left as it was"
+		}
+		if sc, ok := interrupted(what); ok {
 			return sc
 		}
 		if err != nil {
@@ -132,7 +142,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	// From here a signal takes its default action (it ends secretexec with 128+N as status)
 	// rather than being caught and lost while the command replaces us.
 	ints.stop()
-	if sc, ok := interrupted(); ok {
+	if sc, ok := interrupted("before the command started"); ok {
 		return sc
 	}
 	if c.init {
@@ -155,13 +165,13 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 // fetchAndMerge fetches every source and reference within --timeout and merges the result
 // into base. The names it returns, only with --output, are the fetched variables (sources'
 // and resolved references'), which --output writes.
-func fetchAndMerge(ctx context.Context, c *config, refs []fetch.VarRef, base []string, lg *logger, stdout io.Writer) ([]string, []string, int) {
+func fetchAndMerge(ctx context.Context, c *config, refs []fetch.VarRef, base []string, lg *logger, stdout io.Writer) ([]string, []string, error) {
 	if len(c.sources) == 0 && len(refs) == 0 {
 		lg.warnf("no --ssm-path, --secret-id or reference given: nothing to fetch")
 		if c.dryRun {
 			printPlan(stdout, c, nil)
 		}
-		return base, nil, exitOK
+		return base, nil, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -172,13 +182,11 @@ func fetchAndMerge(ctx context.Context, c *config, refs []fetch.VarRef, base []s
 	}
 	f, err := fetch.New(ctx, o, c.sources, refs)
 	if err != nil {
-		lg.fail(timeoutErr(ctx, c, err))
-		return nil, nil, exitFailure
+		return nil, nil, timeoutErr(ctx, c, err)
 	}
 	results, resolved, err := f.FetchAll(ctx, c.sources, refs)
 	if err != nil {
-		lg.fail(timeoutErr(ctx, c, err))
-		return nil, nil, exitFailure
+		return nil, nil, timeoutErr(ctx, c, err)
 	}
 	// A resolved reference is the inherited value: it replaces the reference in place, and
 	// the sources then apply to it as to any inherited variable.
@@ -218,7 +226,7 @@ func fetchAndMerge(ctx context.Context, c *config, refs []fetch.VarRef, base []s
 			names = append(names, d.Name)
 		}
 	}
-	return merged, names, exitOK
+	return merged, names, nil
 }
 
 // writeOutput writes the fetched variables, with the values the command gets, to --output.

@@ -193,7 +193,7 @@ func fetchAndMerge(ctx context.Context, c *config, refs []fetch.VarRef, base []s
 	base = replaceRefs(base, resolved)
 	layers := make([]env.Layer, len(results))
 	for i, r := range results {
-		l := env.Layer{Source: r.Source.String()}
+		l := env.Layer{Source: r.Source.String(), Vars: make([]env.Var, 0, len(r.Items)), Descs: make([]string, 0, len(r.Items))}
 		for _, it := range r.Items {
 			l.Vars = append(l.Vars, it.Var)
 			l.Descs = append(l.Descs, it.Desc)

@@ -16,6 +16,9 @@ type Var struct {
 // callers reject. It is the only name mapping: exec, dry-run and every
 // writer use it.
 func Name(key string) string {
+	if ValidName(key) {
+		return key // already a name: no copy, the common case at every start
+	}
 	var b strings.Builder
 	b.Grow(len(key) + 1)
 	for i, r := range key {

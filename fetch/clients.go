@@ -186,7 +186,7 @@ func NewFromConfig(cfg aws.Config, o Options) *Fetcher {
 	}
 	return &Fetcher{
 		SSM:        ssm.NewFromConfig(cfg),
-		Secrets:    secretsmanager.NewFromConfig(cfg),
+		Secrets:    &lazySecrets{cfg: cfg},
 		Region:     cfg.Region,
 		AllowEmpty: o.AllowEmpty,
 	}
@@ -258,4 +258,17 @@ func (wc *watchedClient) Do(req *http.Request) (*http.Response, error) {
 		wc.w.mu.Unlock()
 	}
 	return resp, err
+}
+
+// lazySecrets is the Secrets Manager client, built on first use: a start that reads no
+// secret does not pay for building it (bench/README.md).
+type lazySecrets struct {
+	cfg  aws.Config
+	once sync.Once
+	c    *secretsmanager.Client
+}
+
+func (l *lazySecrets) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	l.once.Do(func() { l.c = secretsmanager.NewFromConfig(l.cfg) })
+	return l.c.GetSecretValue(ctx, in, optFns...)
 }

@@ -74,7 +74,8 @@ func (f *Fetcher) pathItems(res Result, params []param) (Result, error) {
 		prefix += "/"
 	}
 	sort.Slice(params, func(i, j int) bool { return params[i].name < params[j].name })
-	byName := map[string]string{} // variable name -> key, to report collisions
+	byName := make(map[string]string, len(params)) // variable name -> key, to report collisions
+	res.Items = make([]Item, 0, len(params))
 	for _, p := range params {
 		full := p.name
 		key := strings.TrimPrefix(full, prefix)

@@ -12,9 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// forwarded returns the signals Run forwards to the child. It is built when Run starts, not
-// at package init, so a start without --init does not pay for it. Every catchable signal is
-// forwarded except:
+// forwarded returns the signals the supervisor forwards to the child. It is built when a
+// Supervisor is made, not at package init, so a start without --init does not pay for it.
+// Every catchable signal is forwarded except:
 //
 //   - SIGCHLD: it is ours; it drives the reaping loop.
 //   - SIGURG: the Go runtime sends it to its own threads for goroutine preemption, so a
@@ -47,49 +47,77 @@ func forwarded() []os.Signal {
 	return sigs
 }
 
-// Run starts the command at path (argv[0] is passed as given, env is its whole environment)
-// as a child with the supervisor's stdin, stdout and stderr, and waits for it. Meanwhile it
-// forwards every signal listed at forwarded to the child and reaps every child of this process,
-// including orphans reparented to it: when the process is not PID 1 it makes itself a child
-// subreaper (PR_SET_CHILD_SUBREAPER) so orphans of the command come to it, outside containers
-// too. It does not start goroutines of its own.
-//
-// The child runs in its own process group; when stdin is this process's controlling terminal
-// that group is made the terminal's foreground group, so a Ctrl-C reaches the child once
-// (and not through the supervisor a second time). Stopping an --init run with Ctrl-Z is not
-// supported: it is meant for containers.
-//
-// It returns the child's exit status, or 128+N when the child was killed by signal N. If the
-// command cannot be started, err is fork/exec's error as it is (an errno), for the caller to
-// report and map to an exit status the way it does a failed exec. When ctx is done
-// first the child is killed (SIGKILL) and reaped, and err is ctx.Err(); ctx must therefore
-// not be one that a SIGTERM cancels (signal.NotifyContext), or the child would be killed
-// instead of receiving the forwarded signal.
-func Run(ctx context.Context, path string, argv, env []string) (status int, err error) {
-	if len(argv) == 0 {
-		return 125, errors.New("supervise: empty argv")
-	}
+// Supervisor is the parent side of --init: the signal registrations and the child subreaper
+// setting, held while it runs one command at a time. Run is Start and Wait once; a caller
+// that replaces the command (a restart) calls them again on the same Supervisor. It does not
+// start goroutines of its own.
+type Supervisor struct {
+	sigs    chan os.Signal // the forwarded signals
+	chld    chan os.Signal // SIGCHLD; one pending is enough: each one reaps all
+	pgrp    int            // this process's group
+	started bool           // SIGTTIN and SIGTTOU are ignored once a child is started
+}
+
+// Child is a command started by [Supervisor.Start], in a process group of its own whose id
+// is its pid.
+type Child struct {
+	pid  int
+	ctty bool // its group was made the foreground group of stdin, the controlling terminal
+}
+
+// Pid returns the child's process id, which is also its process group's id.
+func (c *Child) Pid() int { return c.pid }
+
+// Signal sends sig to the child, not to its group. ESRCH means it has exited and is about to
+// be reaped.
+func (c *Child) Signal(sig syscall.Signal) error { return unix.Kill(c.pid, sig) }
+
+// New prepares this process to supervise commands: it registers for the signals to forward
+// and for SIGCHLD before any child exists, so that none is missed, makes itself a child
+// subreaper (PR_SET_CHILD_SUBREAPER) when it is not PID 1, so that orphans of the command
+// come to it outside containers too. Close undoes it.
+func New() *Supervisor {
 	if os.Getpid() != 1 {
 		// Best effort: without it, orphans go to the real init, which reaps them anyway.
 		_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	}
+	s := &Supervisor{
+		sigs: make(chan os.Signal, 64),
+		chld: make(chan os.Signal, 1),
+		pgrp: unix.Getpgrp(),
+	}
+	signal.Notify(s.sigs, forwarded()...)
+	signal.Notify(s.chld, unix.SIGCHLD)
+	return s
+}
 
-	// Register before the child exists so no signal or exit is missed.
-	sigs := make(chan os.Signal, 64)
-	chld := make(chan os.Signal, 1) // one pending SIGCHLD is enough: each one reaps all.
-	signal.Notify(sigs, forwarded()...)
-	signal.Notify(chld, unix.SIGCHLD)
-	defer signal.Stop(chld)
-	defer signal.Stop(sigs)
+// Close stops the signal registrations. The subreaper setting stays.
+func (s *Supervisor) Close() {
+	if s.started {
+		signal.Reset(unix.SIGTTIN, unix.SIGTTOU)
+	}
+	signal.Stop(s.chld)
+	signal.Stop(s.sigs)
+}
 
+// Start starts the command at path (argv[0] is passed as given, env is its whole environment)
+// with this process's stdin, stdout and stderr, in a process group of its own. When stdin is
+// this process's controlling terminal that group is made the terminal's foreground group,
+// so a Ctrl-C reaches the child once (and not through the supervisor a second time).
+// Stopping an --init run with Ctrl-Z is not supported: it is meant for containers. If the
+// command cannot be started, err is fork/exec's error as it is (an errno), for the caller to
+// report and map to an exit status the way it does a failed exec.
+func (s *Supervisor) Start(path string, argv, env []string) (*Child, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("supervise: empty argv")
+	}
 	attr := &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
-	ourPgrp := unix.Getpgrp()
 	tty := false
-	if fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err == nil && fg == ourPgrp {
+	if fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err == nil && fg == s.pgrp {
 		// stdin is our controlling terminal and we are in its foreground group: hand it over.
 		attr.Sys.Foreground = true
 		attr.Sys.Ctty = 0
@@ -97,37 +125,44 @@ func Run(ctx context.Context, path string, argv, env []string) (status int, err 
 	}
 	pid, err := syscall.ForkExec(path, argv, attr)
 	if err != nil {
-		return 0, err // the caller names the command and maps the errno, as for exec
+		return nil, err
 	}
-	// Only now: an ignored signal stays ignored across exec, the child must keep the default.
-	signal.Ignore(unix.SIGTTIN, unix.SIGTTOU)
-	defer signal.Reset(unix.SIGTTIN, unix.SIGTTOU)
-	if tty {
-		// Take the terminal back once the child is gone, so our own messages and the shell
-		// that started us find it as they left it. SIGTTOU is ignored, so this cannot stop us.
-		defer unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, ourPgrp)
+	if !s.started {
+		// Only now: an ignored signal stays ignored across exec, the child must keep the default.
+		signal.Ignore(unix.SIGTTIN, unix.SIGTTOU)
+		s.started = true
 	}
+	return &Child{pid: pid, ctty: tty}, nil
+}
 
-	done := ctx.Done()
+// Wait waits until c exits and returns its exit status, or 128+N when signal N killed it.
+// Meanwhile it forwards every signal listed at forwarded to c and reaps every child of this
+// process, orphans included. When c has exited and had been given the terminal, the terminal
+// goes back to this process's group, so that our own messages and the shell that started us
+// find it as they left it (SIGTTOU is ignored, so this cannot stop us). When ctx is done
+// first, Wait returns ctx.Err() and leaves c running: the caller may signal it and Wait
+// again.
+func (s *Supervisor) Wait(ctx context.Context, c *Child) (status int, err error) {
 	for {
 		select {
-		case s := <-sigs:
-			// ESRCH: the child is gone and its exit is about to be reaped.
-			_ = unix.Kill(pid, s.(syscall.Signal))
-		case <-chld:
-			if st, exited := reap(pid); exited {
-				return st, ctx.Err() // nil unless ctx ended, killing the child or racing its exit
+		case sig := <-s.sigs:
+			_ = c.Signal(sig.(syscall.Signal)) // ESRCH: c is gone and its exit is about to be reaped
+		case <-s.chld:
+			if st, exited := reap(c); exited {
+				if c.ctty {
+					_ = unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, s.pgrp)
+				}
+				return st, nil
 			}
-		case <-done:
-			done = nil
-			_ = unix.Kill(pid, unix.SIGKILL)
+		case <-ctx.Done():
+			return 0, ctx.Err()
 		}
 	}
 }
 
-// reap collects every exited child without blocking and reports whether pid was among them,
+// reap collects every exited child without blocking and reports whether c was among them,
 // with its status.
-func reap(pid int) (status int, exited bool) {
+func reap(c *Child) (status int, exited bool) {
 	for {
 		var ws unix.WaitStatus
 		got, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
@@ -137,7 +172,7 @@ func reap(pid int) (status int, exited bool) {
 		if err != nil || got <= 0 { // ECHILD: no children left; 0: none has exited yet.
 			return status, exited
 		}
-		if got == pid {
+		if got == c.pid {
 			exited = true
 			switch {
 			case ws.Exited():
@@ -147,4 +182,27 @@ func reap(pid int) (status int, exited bool) {
 			}
 		}
 	}
+}
+
+// Run starts the command and waits for it: [Supervisor.Start] and [Supervisor.Wait] once,
+// on a Supervisor of its own. It returns the child's exit status, or 128+N when the child
+// was killed by signal N. If the command cannot be started, err is fork/exec's error as it
+// is. When ctx is done first the child is killed (SIGKILL) and reaped, and err is ctx.Err();
+// ctx must therefore not be one that a SIGTERM cancels (signal.NotifyContext), or the child
+// would be killed instead of receiving the forwarded signal.
+func Run(ctx context.Context, path string, argv, env []string) (status int, err error) {
+	if len(argv) == 0 {
+		return 125, errors.New("supervise: empty argv")
+	}
+	s := New()
+	defer s.Close()
+	c, err := s.Start(path, argv, env)
+	if err != nil {
+		return 0, err // the caller names the command and maps the errno, as for exec
+	}
+	if status, err = s.Wait(ctx, c); err != nil {
+		_ = c.Signal(unix.SIGKILL)
+		status, _ = s.Wait(context.Background(), c)
+	}
+	return status, ctx.Err() // nil unless ctx ended, killing the child or racing its exit
 }

@@ -1,7 +1,8 @@
 //go:build !linux
 
 // Package supervise is secretexec's --init mode: it stays PID 1, runs the command as a child,
-// forwards signals to it, reaps every zombie and reports the child's exit status.
+// forwards signals to it, reaps every zombie and reports the child's exit status; in a
+// terminal it keeps the shell's job control working as it does for an exec'd command.
 package supervise
 
 import (

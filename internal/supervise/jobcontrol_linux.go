@@ -29,7 +29,10 @@ import (
 // stops its own group with SIGSTOP. The shell waits for exactly that to report the job
 // stopped and take the terminal. The whole group, not only the supervisor: what else the job
 // holds (a script running secretexec, the other commands of a pipeline) stops as it would
-// have under the terminal's SIGTSTP in exec mode. When the shell continues the job (fg or
+// have under the terminal's SIGTSTP in exec mode. SIGSTOP rather than the command's own stop
+// signal: the supervisor catches SIGTSTP to forward it, and Go keeps its handler after
+// signal.Stop, so a SIGTSTP would never stop it; SIGSTOP cannot be caught. bash reports
+// either as "Stopped"; zsh says "suspended (signal)". When the shell continues the job (fg or
 // bg: SIGCONT to the supervisor's group; the command's group gets nothing), the supervisor
 // gives the terminal to the command's group if its own group has it (fg) and continues the
 // command's group (resume). A command stopped for reading the terminal from the background
@@ -94,9 +97,9 @@ func (t *terminal) setForeground(pgrp int) error {
 	return unix.IoctlSetPointerInt(t.fd, unix.TIOCSPGRP, pgrp)
 }
 
-// reclaim gives the terminal to group to when group from has it: the group of a command
-// that has exited, so that secretexec's own messages, the rest of its job and the next
-// command started find the terminal with the job.
+// reclaim makes group to the foreground group again if group from, that of a command that
+// has exited, still has the terminal: secretexec's own messages, the rest of its job and the
+// next command started then find the terminal with the job.
 func (t *terminal) reclaim(from, to int) {
 	if t != nil && t.foreground() == from {
 		_ = t.setForeground(to)
@@ -131,7 +134,7 @@ func (s *Supervisor) resume(c *Child) {
 // resumable reports whether a stop of this process's group can be undone by a shell: it is
 // not PID 1, and the group is not orphaned. POSIX's test, which the kernel applies, asks
 // whether any member has a parent in the same session outside the group. The members that
-// can are this process and the ancestors that share its group (a script running
+// may have one are this process and the ancestors that share its group (a script running
 // secretexec, the shell's subshell); the other commands of a pipeline share its parent. So
 // this walks up the ancestors in the group to the first one outside it.
 func resumable() bool {

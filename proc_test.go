@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/secretexec/secretexec/internal/awstest"
+	"github.com/secretexec/secretexec/internal/ptytest"
 )
 
 // This file is the only place Go tests start processes (TestProcessesOnlyHere checks): every
@@ -75,15 +76,37 @@ func (p *procEnv) own() string { return filepath.Join(p.dir, ".own-output") }
 func (p *procEnv) command(args ...string) (cmd *exec.Cmd, stdout, stderr *bytes.Buffer) {
 	cmd = exec.Command(p.bin, args...)
 	cmd.Dir = p.dir
-	// A whole environment of its own, as scripts get: nothing of the developer's AWS setup
-	// (AWS_PROFILE, AWS_CA_BUNDLE, service-specific AWS_ENDPOINT_URL_*) reaches it.
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.dir, ownLogVar + "=" + p.own()}, p.srv.Env(p.dir)...)
+	cmd.Env = p.environ()
 	stdout, stderr = new(bytes.Buffer), new(bytes.Buffer)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	p.mu.Lock()
 	p.outputs = append(p.outputs, stderr) // stdout is the command's after exec
 	p.mu.Unlock()
 	return cmd, stdout, stderr
+}
+
+// environ is the whole environment of a process: nothing of the developer's AWS setup
+// (AWS_PROFILE, AWS_CA_BUNDLE, service-specific AWS_ENDPOINT_URL_*) reaches it, as in scripts.
+func (p *procEnv) environ() []string {
+	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.dir, ownLogVar + "=" + p.own()}, p.srv.Env(p.dir)...)
+}
+
+// onTerminal is name with args, in the environment secretexec gets plus extra, started as the
+// leader of a new session on the terminal tm (see ptytest.Terminal.Attach): usually a shell
+// that then runs secretexec. What the terminal shows is checked for canaries at the end of
+// the test, as every process's stderr is.
+func (p *procEnv) onTerminal(tm *ptytest.Terminal, extra []string, name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = p.dir
+	cmd.Env = append(p.environ(), extra...)
+	tm.Attach(cmd)
+	p.t.Cleanup(func() {
+		tm.Close() // every process on it is gone: the screen is complete
+		for _, n := range p.canaries.leaked([]byte(tm.Screen())) {
+			p.t.Errorf("a seeded secret value (%d bytes) appears on the terminal", n)
+		}
+	})
+	return cmd
 }
 
 func (p *procEnv) checkCanaries() {

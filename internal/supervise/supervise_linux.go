@@ -1,5 +1,6 @@
 // Package supervise is secretexec's --init mode: it stays PID 1, runs the command as a child,
-// forwards signals to it, reaps every zombie and reports the child's exit status.
+// forwards signals to it, reaps every zombie and reports the child's exit status; in a
+// terminal it keeps the shell's job control working as it does for an exec'd command.
 package supervise
 
 import (
@@ -12,17 +13,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// forwarded returns the signals Run forwards to the child. It is built when Run starts, not
-// at package init, so a start without --init does not pay for it. Every catchable signal is
-// forwarded except:
+// forwarded returns the signals the supervisor forwards to the child. It is built when a
+// Supervisor is made, not at package init, so a start without --init does not pay for it.
+// Every catchable signal is forwarded except:
 //
 //   - SIGCHLD: it is ours; it drives the reaping loop.
 //   - SIGURG: the Go runtime sends it to its own threads for goroutine preemption, so a
 //     SIGURG seen here is indistinguishable from a spurious one; forwarding would flood the
 //     child. Its default action is "ignore", so an app relying on it is rare.
-//   - SIGTTIN, SIGTTOU: terminal job control aimed at the supervisor itself (it is in the
-//     background process group once the child owns the terminal); they are ignored here,
-//     after the child is started so the child keeps the default action.
+//   - SIGTTIN, SIGTTOU: a terminal sends them to a background group that reads it (or writes
+//     it, with stty tostop). They keep their default action, never caught nor ignored, so
+//     that the child inherits the disposition secretexec got, as after exec (an ignored
+//     signal stays ignored across exec). The supervisor never reads the terminal; it blocks
+//     SIGTTOU in the one thread that hands the terminal over (see jobcontrol_linux.go).
 //   - SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGPIPE: they report the supervisor's
 //     own faults (or its own write to a closed pipe); the Go runtime handles them. tini
 //     excludes the same ones.
@@ -30,8 +33,10 @@ import (
 //     per-thread syscalls).
 //   - SIGKILL, SIGSTOP: cannot be caught.
 //
-// SIGTSTP is forwarded (the supervisor never stops itself); SIGQUIT and SIGABRT are forwarded
-// rather than dumping the supervisor's goroutines; real-time signals 34..64 are forwarded.
+// SIGTSTP is forwarded; in a terminal the supervisor then follows the child's stop.
+// SIGCONT is forwarded, in a terminal to the child's whole group with the terminal handed
+// back (see resume). SIGQUIT and SIGABRT are forwarded rather than dumping the supervisor's
+// goroutines; real-time signals 34..64 are forwarded.
 func forwarded() []os.Signal {
 	sigs := make([]os.Signal, 0, 64)
 	for s := syscall.Signal(1); s <= 64; s++ {
@@ -47,104 +52,174 @@ func forwarded() []os.Signal {
 	return sigs
 }
 
-// Run starts the command at path (argv[0] is passed as given, env is its whole environment)
-// as a child with the supervisor's stdin, stdout and stderr, and waits for it. Meanwhile it
-// forwards every signal listed at forwarded to the child and reaps every child of this process,
-// including orphans reparented to it: when the process is not PID 1 it makes itself a child
-// subreaper (PR_SET_CHILD_SUBREAPER) so orphans of the command come to it, outside containers
-// too. It does not start goroutines of its own.
-//
-// The child runs in its own process group; when stdin is this process's controlling terminal
-// that group is made the terminal's foreground group, so a Ctrl-C reaches the child once
-// (and not through the supervisor a second time). Stopping an --init run with Ctrl-Z is not
-// supported: it is meant for containers.
-//
-// It returns the child's exit status, or 128+N when the child was killed by signal N. If the
-// command cannot be started, err is fork/exec's error as it is (an errno), for the caller to
-// report and map to an exit status the way it does a failed exec. When ctx is done
-// first the child is killed (SIGKILL) and reaped, and err is ctx.Err(); ctx must therefore
-// not be one that a SIGTERM cancels (signal.NotifyContext), or the child would be killed
-// instead of receiving the forwarded signal.
-func Run(ctx context.Context, path string, argv, env []string) (status int, err error) {
-	if len(argv) == 0 {
-		return 125, errors.New("supervise: empty argv")
-	}
+// Supervisor is the parent side of --init: the signal registrations, the child subreaper
+// setting and the controlling terminal, held while it runs one command at a time. Run is
+// Start and Wait once; a caller that replaces the command (a restart) calls them again on
+// the same Supervisor, which keeps the terminal and the shell's job control right across
+// commands. It does not start goroutines of its own.
+type Supervisor struct {
+	sigs chan os.Signal // the forwarded signals
+	chld chan os.Signal // SIGCHLD; one pending is enough: each one reaps all
+	tty  *terminal      // the controlling terminal; nil without one
+	pgrp int            // this process's group: the job the shell knows
+}
+
+// Child is a command started by [Supervisor.Start], in a process group of its own whose id
+// is its pid.
+type Child struct {
+	pid int
+}
+
+// Pid returns the child's process id, which is also its process group's id.
+func (c *Child) Pid() int { return c.pid }
+
+// Signal sends sig to the child, not to its group. ESRCH means it has exited and is about to
+// be reaped.
+func (c *Child) Signal(sig syscall.Signal) error { return unix.Kill(c.pid, sig) }
+
+// New prepares this process to supervise commands: it registers for the signals to forward
+// and for SIGCHLD before any child exists, so that none is missed, makes itself a child
+// subreaper (PR_SET_CHILD_SUBREAPER) when it is not PID 1, so that orphans of the command
+// come to it outside containers too, and finds its controlling terminal. Close undoes it.
+func New() *Supervisor {
 	if os.Getpid() != 1 {
 		// Best effort: without it, orphans go to the real init, which reaps them anyway.
 		_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	}
+	s := &Supervisor{
+		sigs: make(chan os.Signal, 64),
+		chld: make(chan os.Signal, 1),
+		pgrp: unix.Getpgrp(),
+	}
+	signal.Notify(s.sigs, forwarded()...)
+	signal.Notify(s.chld, unix.SIGCHLD)
+	s.tty = openTerminal()
+	return s
+}
 
-	// Register before the child exists so no signal or exit is missed.
-	sigs := make(chan os.Signal, 64)
-	chld := make(chan os.Signal, 1) // one pending SIGCHLD is enough: each one reaps all.
-	signal.Notify(sigs, forwarded()...)
-	signal.Notify(chld, unix.SIGCHLD)
-	defer signal.Stop(chld)
-	defer signal.Stop(sigs)
+// Close stops the signal registrations and closes the terminal. The subreaper setting stays.
+func (s *Supervisor) Close() {
+	signal.Stop(s.chld)
+	signal.Stop(s.sigs)
+	s.tty.close()
+}
 
+// Start starts the command at path (argv[0] is passed as given, env is its whole environment)
+// with this process's stdin, stdout and stderr, in a process group of its own. When this
+// process's group is the foreground group of its controlling terminal (the job is in the
+// foreground), the child's group becomes the foreground group instead, before the command
+// runs (see jobcontrol_linux.go for why). If the command cannot be started, err is
+// fork/exec's error as it is (an errno), for the caller to report and map to an exit status
+// the way it does a failed exec.
+func (s *Supervisor) Start(path string, argv, env []string) (*Child, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("supervise: empty argv")
+	}
 	attr := &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
-	ourPgrp := unix.Getpgrp()
-	tty := false
-	if fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err == nil && fg == ourPgrp {
-		// stdin is our controlling terminal and we are in its foreground group: hand it over.
+	handover := s.tty != nil && s.tty.foreground() == s.pgrp
+	if handover {
+		// Foreground does TIOCSPGRP in the child, after its setpgid and before its exec,
+		// with every signal blocked (so no SIGTTOU), on Ctty taken as a descriptor of this
+		// process: the close-on-exec /dev/tty, which the command does not inherit. So the
+		// command never runs in the background, even for its first read of the terminal.
 		attr.Sys.Foreground = true
-		attr.Sys.Ctty = 0
-		tty = true
+		attr.Sys.Ctty = s.tty.fd
 	}
 	pid, err := syscall.ForkExec(path, argv, attr)
 	if err != nil {
-		return 0, err // the caller names the command and maps the errno, as for exec
+		if handover {
+			_ = s.tty.setForeground(s.pgrp) // the child may have taken it before its exec failed
+		}
+		return nil, err
 	}
-	// Only now: an ignored signal stays ignored across exec, the child must keep the default.
-	signal.Ignore(unix.SIGTTIN, unix.SIGTTOU)
-	defer signal.Reset(unix.SIGTTIN, unix.SIGTTOU)
-	if tty {
-		// Take the terminal back once the child is gone, so our own messages and the shell
-		// that started us find it as they left it. SIGTTOU is ignored, so this cannot stop us.
-		defer unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, ourPgrp)
-	}
+	return &Child{pid: pid}, nil
+}
 
-	done := ctx.Done()
+// Wait waits until c exits and returns its exit status, or 128+N when signal N killed it.
+// Meanwhile it forwards every signal listed at forwarded to c, reaps every child of this
+// process, orphans included, and in a terminal passes job control on between the shell and
+// c (see jobcontrol_linux.go). When c has exited and its group has the terminal, the
+// terminal goes back to this process's group. When ctx is done first, Wait returns
+// ctx.Err() and leaves c running: the caller may signal it and Wait again.
+func (s *Supervisor) Wait(ctx context.Context, c *Child) (status int, err error) {
 	for {
 		select {
-		case s := <-sigs:
-			// ESRCH: the child is gone and its exit is about to be reaped.
-			_ = unix.Kill(pid, s.(syscall.Signal))
-		case <-chld:
-			if st, exited := reap(pid); exited {
-				return st, ctx.Err() // nil unless ctx ended, killing the child or racing its exit
+		case sig := <-s.sigs:
+			s.forward(c, sig.(syscall.Signal))
+		case <-s.chld:
+			if st, exited := s.reap(c); exited {
+				s.tty.reclaim(c.pid, s.pgrp)
+				return st, nil
 			}
-		case <-done:
-			done = nil
-			_ = unix.Kill(pid, unix.SIGKILL)
+		case <-ctx.Done():
+			return 0, ctx.Err()
 		}
 	}
 }
 
-// reap collects every exited child without blocking and reports whether pid was among them,
-// with its status.
-func reap(pid int) (status int, exited bool) {
+// forward passes a signal sent to the supervisor on to c.
+func (s *Supervisor) forward(c *Child, sig syscall.Signal) {
+	if sig == unix.SIGCONT && s.tty != nil {
+		s.resume(c)
+		return
+	}
+	_ = c.Signal(sig) // ESRCH: c is gone and its exit is about to be reaped
+}
+
+// reap collects every exited child without blocking and reports whether c was among them,
+// with its status. In a terminal it also sees c stop (WUNTRACED), and follows; a stopped
+// orphan is ignored.
+func (s *Supervisor) reap(c *Child) (status int, exited bool) {
+	flags := unix.WNOHANG
+	if s.tty != nil {
+		flags |= unix.WUNTRACED
+	}
 	for {
 		var ws unix.WaitStatus
-		got, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		got, err := unix.Wait4(-1, &ws, flags, nil)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
-		if err != nil || got <= 0 { // ECHILD: no children left; 0: none has exited yet.
+		if err != nil || got <= 0 { // ECHILD: no children left; 0: none has changed yet.
 			return status, exited
 		}
-		if got == pid {
-			exited = true
-			switch {
-			case ws.Exited():
-				status = ws.ExitStatus()
-			case ws.Signaled():
-				status = 128 + int(ws.Signal())
-			}
+		if got != c.pid {
+			continue
+		}
+		switch {
+		case ws.Exited():
+			status, exited = ws.ExitStatus(), true
+		case ws.Signaled():
+			status, exited = 128+int(ws.Signal()), true
+		case ws.Stopped():
+			s.followStop(c, ws.StopSignal())
 		}
 	}
+}
+
+// Run starts the command and waits for it: [Supervisor.Start] and [Supervisor.Wait] once,
+// on a Supervisor of its own. It returns the child's exit status, or 128+N when the child
+// was killed by signal N. If the command cannot be started, err is fork/exec's error as it
+// is. When ctx is done first the child is killed (SIGKILL) and reaped, and err is ctx.Err();
+// ctx must therefore not be one that a SIGTERM cancels (signal.NotifyContext), or the child
+// would be killed instead of receiving the forwarded signal.
+func Run(ctx context.Context, path string, argv, env []string) (status int, err error) {
+	if len(argv) == 0 {
+		return 125, errors.New("supervise: empty argv")
+	}
+	s := New()
+	defer s.Close()
+	c, err := s.Start(path, argv, env)
+	if err != nil {
+		return 0, err // the caller names the command and maps the errno, as for exec
+	}
+	if status, err = s.Wait(ctx, c); err != nil {
+		_ = c.Signal(unix.SIGKILL)
+		status, _ = s.Wait(context.Background(), c)
+	}
+	return status, ctx.Err() // nil unless ctx ended, killing the child or racing its exit
 }

@@ -58,6 +58,10 @@ func forwarded() []os.Signal {
 // the same Supervisor, which keeps the terminal and the shell's job control right across
 // commands. It does not start goroutines of its own.
 type Supervisor struct {
+	// Forwarded, when set, is told each signal Wait has passed on to the command, after
+	// passing it on: how a caller that restarts commands learns it is being stopped.
+	Forwarded func(syscall.Signal)
+
 	sigs chan os.Signal // the forwarded signals
 	chld chan os.Signal // SIGCHLD; one pending is enough: each one reaps all
 	tty  *terminal      // the controlling terminal; nil without one
@@ -76,6 +80,10 @@ func (c *Child) Pid() int { return c.pid }
 // Signal sends sig to the child, not to its group. ESRCH means it has exited and is about to
 // be reaped.
 func (c *Child) Signal(sig syscall.Signal) error { return unix.Kill(c.pid, sig) }
+
+// SignalGroup sends sig to the child's whole process group: the command and whatever it
+// started and did not move elsewhere.
+func (c *Child) SignalGroup(sig syscall.Signal) error { return unix.Kill(-c.pid, sig) }
 
 // New prepares this process to supervise commands: it registers for the signals to forward
 // and for SIGCHLD before any child exists, so that none is missed, makes itself a child
@@ -165,9 +173,12 @@ func (s *Supervisor) Wait(ctx context.Context, c *Child) (status int, err error)
 func (s *Supervisor) forward(c *Child, sig syscall.Signal) {
 	if sig == unix.SIGCONT && s.tty != nil {
 		s.resume(c)
-		return
+	} else {
+		_ = c.Signal(sig) // ESRCH: c is gone and its exit is about to be reaped
 	}
-	_ = c.Signal(sig) // ESRCH: c is gone and its exit is about to be reaped
+	if s.Forwarded != nil {
+		s.Forwarded(sig)
+	}
 }
 
 // reap collects every exited child without blocking and reports whether c was among them,

@@ -14,7 +14,7 @@ import (
 var errUnsupported = errors.New("--init is only supported on linux")
 
 // Supervisor is only implemented on Linux, where containers run; elsewhere Start fails.
-type Supervisor struct{}
+type Supervisor struct{ Forwarded func(syscall.Signal) }
 
 // Child is a command started by [Supervisor.Start].
 type Child struct{}
@@ -27,6 +27,7 @@ func (s *Supervisor) Start(path string, argv, env []string) (*Child, error) {
 func (s *Supervisor) Wait(ctx context.Context, c *Child) (int, error) { return 125, errUnsupported }
 func (c *Child) Pid() int                                             { return 0 }
 func (c *Child) Signal(sig syscall.Signal) error                      { return errUnsupported }
+func (c *Child) SignalGroup(sig syscall.Signal) error                 { return errUnsupported }
 
 // Run is only implemented on Linux, where containers run; elsewhere it fails with status 125.
 func Run(ctx context.Context, path string, argv, env []string) (status int, err error) {

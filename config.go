@@ -8,7 +8,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
@@ -31,6 +34,10 @@ type config struct {
 	retries     int
 	resolveARNs bool
 	init        bool
+	watch       time.Duration  // --watch: check every so often; 0 = once, at start
+	onChange    onChange       // --on-change
+	stopSignal  syscall.Signal // --stop-signal
+	stopTimeout time.Duration  // --stop-timeout
 	dryRun      bool
 	verbose     bool
 	quiet       bool
@@ -111,6 +118,76 @@ func checkSecretID(id string) error {
 	return nil
 }
 
+// onChange is what --watch does when a check finds a change: restart the command (the zero
+// value), exit, or rewrite --output and send the command sig.
+type onChange struct {
+	exit bool
+	sig  syscall.Signal
+}
+
+func (o *onChange) String() string {
+	switch {
+	case o.exit:
+		return "exit"
+	case o.sig != 0:
+		return unix.SignalName(o.sig)
+	}
+	return "restart"
+}
+
+func (o *onChange) Set(v string) error {
+	switch v {
+	case "restart":
+		*o = onChange{}
+		return nil
+	case "exit":
+		*o = onChange{exit: true}
+		return nil
+	}
+	s, err := parseSignal(v)
+	if err != nil {
+		return fmt.Errorf("want restart, exit or a signal such as SIGHUP: %w", err)
+	}
+	if s == syscall.SIGKILL || s == syscall.SIGSTOP {
+		return fmt.Errorf("%s cannot be handled: use restart", unix.SignalName(s))
+	}
+	*o = onChange{sig: s}
+	return nil
+}
+
+// signalFlag is a signal given by name (SIGTERM, TERM, term) or number.
+type signalFlag syscall.Signal
+
+func (f *signalFlag) String() string {
+	if *f == 0 {
+		return "SIGTERM"
+	}
+	return unix.SignalName(syscall.Signal(*f))
+}
+
+func (f *signalFlag) Set(v string) error {
+	s, err := parseSignal(v)
+	*f = signalFlag(s)
+	return err
+}
+
+func parseSignal(v string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 1 || n > 64 {
+			return 0, fmt.Errorf("no signal %d", n)
+		}
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(v)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if s := unix.SignalNum(name); s != 0 {
+		return s, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", v)
+}
+
 // noTwin lists flags that have no SECRETEXEC_* twin: a variable must not be able to turn
 // the entrypoint into a help or version printer.
 var noTwin = map[string]bool{"help": true, "h": true, "version": true}
@@ -136,6 +213,10 @@ func newFlagSet(c *config) (*flag.FlagSet, map[string]*sourceList, *error) {
 	fs.IntVar(&c.retries, "retries", 10, "")
 	fs.BoolVar(&c.resolveARNs, "resolve-arns", false, "")
 	fs.BoolVar(&c.init, "init", false, "")
+	fs.DurationVar(&c.watch, "watch", 0, "")
+	fs.Var(&c.onChange, "on-change", "")
+	fs.Var((*signalFlag)(&c.stopSignal), "stop-signal", "")
+	fs.DurationVar(&c.stopTimeout, "stop-timeout", 10*time.Second, "")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "")
 	fs.BoolVar(&c.verbose, "verbose", false, "")
 	fs.BoolVar(&c.quiet, "quiet", false, "")
@@ -242,6 +323,9 @@ func parseConfig(args, environ []string) (*config, error) {
 			c.sources[i].Recursive = c.recursive
 		}
 	}
+	if c.stopSignal == 0 {
+		c.stopSignal = syscall.SIGTERM
+	}
 	return c, c.check()
 }
 
@@ -285,6 +369,21 @@ func (c *config) check() error {
 	}
 	if len(c.command) == 0 && c.output == "" && !c.dryRun {
 		return usagef("secretexec [flags] [--] COMMAND [ARG...], or --output FILE, or --dry-run", "no command given")
+	}
+	if c.watch != 0 {
+		if c.watch < time.Second {
+			return usagef("a check every second at most: --watch 1s or more (5m is a good start)", "--watch %s is under 1s", c.watch)
+		}
+		if len(c.command) == 0 && !c.dryRun {
+			return usagef("secretexec --watch 5m [flags] -- COMMAND [ARG...]", "--watch needs a command")
+		}
+		c.init = true // the command runs as a child: it is restarted or signalled on a change
+	}
+	if c.onChange.sig != 0 && c.output == "" {
+		return usagef("--on-change "+c.onChange.String()+" tells the command to re-read --output FILE; without a file, use --on-change restart", "--on-change %s needs --output", c.onChange.String())
+	}
+	if c.stopTimeout <= 0 {
+		return usagef("", "--stop-timeout must be positive")
 	}
 	if c.init && len(c.command) == 0 {
 		return usagef("", "--init needs a command")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // logger writes secretexec's own messages, one shape everywhere:
@@ -14,6 +15,7 @@ type logger struct {
 	w       io.Writer
 	quiet   bool
 	verbose bool
+	mu      sync.Mutex // --watch's checks log from their own goroutine
 }
 
 // hinter is an error that knows what the user should do about it.
@@ -58,6 +60,13 @@ func (l *logger) warnf(format string, args ...any) {
 	}
 }
 
+// infof is what secretexec does, said unless --quiet (--watch's changes).
+func (l *logger) infof(format string, args ...any) {
+	if !l.quiet {
+		l.line("", fmt.Sprintf(format, args...))
+	}
+}
+
 func (l *logger) verbosef(format string, args ...any) {
 	if l.verbose {
 		l.line("", fmt.Sprintf(format, args...))
@@ -72,5 +81,7 @@ func (l *logger) line(kind, msg string) {
 	}
 	b.WriteString(strings.ReplaceAll(msg, "\n", " "))
 	b.WriteByte('\n')
+	l.mu.Lock()
 	io.WriteString(l.w, b.String())
+	l.mu.Unlock()
 }

@@ -10,10 +10,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,6 +36,7 @@ func TestMain(m *testing.M) {
 		"secretexec": func() { os.Exit(teeRun(os.Args[1:])) },
 		"envdump":    envdump,
 		"status":     status,
+		"recorder":   recorder,
 	})
 }
 
@@ -108,6 +111,79 @@ func envdump() {
 		}
 	}
 	os.Exit(*code)
+}
+
+// recorder is the command --watch tests run: it appends what happens to it to a log, one
+// line each, naming values only by hash, and runs until it is told to stop.
+//
+//	recorder -log FILE [-var NAME]... [-file F] [-term-delay D] [-ignore-term] [-exit N -after D]
+//
+// At start: "start pid=P prev=gone|alive|none NAME=sha..."; prev says whether the pid of the
+// log's last start line still exists (a restart must not overlap the old command). On
+// SIGTERM: "term pid=P", then exit 0 after -term-delay (or ignore it with -ignore-term). On
+// SIGHUP: "hup pid=P file=sha..." of -file's content. -exit N -after D: exit N after D.
+func recorder() {
+	fs := flag.NewFlagSet("recorder", flag.ExitOnError)
+	logFile := fs.String("log", "", "")
+	file := fs.String("file", "", "")
+	termDelay := fs.Duration("term-delay", 0, "")
+	ignoreTerm := fs.Bool("ignore-term", false, "")
+	exitCode := fs.Int("exit", 0, "")
+	after := fs.Duration("after", 0, "")
+	var vars []string
+	fs.Func("var", "", func(v string) error { vars = append(vars, v); return nil })
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP)
+	fs.Parse(os.Args[1:])
+	logf := func(format string, args ...any) {
+		f, err := os.OpenFile(*logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			os.Exit(3)
+		}
+		fmt.Fprintf(f, format+"\n", args...)
+		f.Close()
+	}
+	hash := func(v string) string { sum := sha256.Sum256([]byte(v)); return fmt.Sprintf("%x", sum[:6]) }
+	prev := "none"
+	if b, err := os.ReadFile(*logFile); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			var pid int
+			if n, _ := fmt.Sscanf(line, "start pid=%d", &pid); n == 1 {
+				prev = "gone"
+				if unix.Kill(pid, 0) == nil {
+					prev = "alive"
+				}
+			}
+		}
+	}
+	line := fmt.Sprintf("start pid=%d prev=%s", os.Getpid(), prev)
+	for _, v := range vars {
+		line += " " + v + "=" + hash(os.Getenv(v))
+	}
+	logf("%s", line)
+	var exit <-chan time.Time
+	if *after > 0 {
+		exit = time.After(*after)
+	}
+	for {
+		select {
+		case <-exit:
+			logf("exit pid=%d code=%d", os.Getpid(), *exitCode)
+			os.Exit(*exitCode)
+		case s := <-sigs:
+			if s == syscall.SIGHUP {
+				b, _ := os.ReadFile(*file)
+				logf("hup pid=%d file=%s", os.Getpid(), hash(string(b)))
+				continue
+			}
+			logf("term pid=%d", os.Getpid())
+			if *ignoreTerm {
+				continue
+			}
+			time.Sleep(*termDelay)
+			os.Exit(0)
+		}
+	}
 }
 
 // status N COMMAND [ARG...] runs COMMAND with its output passed through and succeeds only if

@@ -197,6 +197,37 @@ func TestSignalWhileFetching(t *testing.T) {
 	}
 }
 
+// TestHeldSignalDeliveredUnderInit: under --init a command's signal (SIGUSR1) that arrives
+// while fetching is held and delivered to the command once it has started, never dropped:
+// here the command has no handler yet, so it ends as SIGUSR1's default action says, and
+// secretexec passes on 128+10, without an "interrupted" line, after starting it.
+func TestHeldSignalDeliveredUnderInit(t *testing.T) {
+	p := newProcEnv(t)
+	p.putParam("/app/prod/DB_PASS", "canary-held-pass-1")
+	p.srv.AddFault(awstest.Fault{Action: "GetParametersByPath", Kind: awstest.Slow, Delay: 500 * time.Millisecond, Count: 1})
+	cmd, _, stderr := p.command("--verbose", "--init", "--ssm-path", "/app/prod", "--", "envdump", "-exit", "0", "DB_PASS")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.waitCalls("GetParametersByPath", 1)
+	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 128+int(syscall.SIGUSR1) {
+		t.Fatalf("exit: %v, want status %d; stderr:\n%s", err, 128+int(syscall.SIGUSR1), stderr)
+	}
+	for _, want := range []string{"(--init)\n", "secretexec: SIGUSR1 arrived before the command started: delivered to it (pid "} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr:\n%s\nwant %q", stderr, want)
+		}
+	}
+	if strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stderr:\n%s\nwant no interruption: the signal was the command's", stderr)
+	}
+}
+
 // TestSignalWhileWriting: a signal that arrives while --output is written says so, and
 // what it says of the file is true: left as it was, or written. (It said "while fetching".)
 func TestSignalWhileWriting(t *testing.T) {
@@ -270,20 +301,34 @@ func TestEarlySignalAsPID1(t *testing.T) {
 	p.putParam("/app/prod/DB_PASS", "canary-early-pass-1")
 	p.srv.AddFault(awstest.Fault{Action: "*", Kind: awstest.Hang})
 	caughtFile := filepath.Join(p.dir, "caught")
+	// How long it takes here (a -race build takes longer) sets the delays' range.
+	var probe time.Duration
+	for range 3 {
+		cmd, _, _ := p.command("--version")
+		cmd.Env = append(cmd.Env, signalsFileVar+"="+caughtFile)
+		started := monotonic()
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(caughtFile)
+		caught, _ := strconv.ParseInt(string(b), 10, 64)
+		probe = max(probe, time.Duration(caught-started))
+	}
+	step := (2*probe + 10*time.Millisecond) / 24
 	var windows []time.Duration
 	after := 0
 	for i := range 24 {
 		os.Remove(caughtFile)
 		// A signal before the Go runtime's own handlers is ignored (PID 1): --timeout ends those.
-		cmd, stdout, stderr := p.command("--timeout", "1s", "--ssm-path", "/app/prod", "--", "envdump", "-exit", "0")
+		cmd, stdout, stderr := p.command("--timeout", "300ms", "--ssm-path", "/app/prod", "--", "envdump", "-exit", "0")
 		cmd.Env = append(cmd.Env, signalsFileVar+"="+caughtFile)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
 		started := monotonic()
 		if err := cmd.Start(); err != nil {
 			t.Skipf("cannot start a process in a new PID namespace here (needs root): %v", err)
 		}
-		// Early delays, spread over the first 30 ms of the start.
-		time.Sleep(time.Duration(i) * 1250 * time.Microsecond)
+		// Early delays, spread over about twice the time to the handlers.
+		time.Sleep(time.Duration(i) * step)
 		sent := monotonic()
 		cmd.Process.Signal(syscall.SIGTERM)
 		err := cmd.Wait()

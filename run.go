@@ -74,8 +74,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		lg.fail(err)
 		return exitFailure
 	}
-	merged := base
-	var fetched []string
+	fx := &fetched{merged: base}
+	var f *fetch.Fetcher
 	if c.disable {
 		if len(refs) > 0 {
 			lg.warnf("SECRETEXEC_DISABLE is set: not fetching secrets; references left unresolved in %s", refNames(refs))
@@ -86,7 +86,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			lg.warnf("SECRETEXEC_DISABLE is set: not writing %s", c.output)
 		}
 	} else {
-		merged, fetched, err = fetchAndMerge(ctx, c, refs, base, lg, stdout)
+		f, fx, err = fetchStart(ctx, c, refs, base, lg, stdout)
 		if sc, ok := interrupted("while fetching"); ok {
 			return sc // what the signal cut short is no news
 		}
@@ -95,7 +95,12 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			return exitFailure
 		}
 	}
+	merged := fx.merged
 	if c.dryRun {
+		if c.watch > 0 && !c.disable {
+			fmt.Fprintf(stdout, "would watch %s every %s (the first check at a random point of the first %s, then every %s ±10%%); on a change: %s\n",
+				watched(c, refs), c.watch, c.watch, c.watch, onChangePlan(c))
+		}
 		return exitOK
 	}
 	if c.output == "" || c.disable {
@@ -120,7 +125,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		}
 	}
 	if c.output != "" && !c.disable {
-		n, err := writeOutput(ctx, c, merged, fetched)
+		n, err := writeOutput(ctx, c, merged, fx.names)
 		what := "after writing " + c.output
 		if err != nil {
 			what = "while writing " + c.output + ", which was left as it was"
@@ -140,21 +145,23 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return exitOK
 	}
 	// From here a signal takes its default action (it ends secretexec with 128+N as status)
-	// rather than being caught and lost while the command replaces us.
+	// rather than being caught and lost while the command replaces us; under --init the
+	// supervisor, registered first, takes it.
+	var sv *supervise.Supervisor
+	if c.init {
+		sv = supervise.New()
+		defer sv.Close()
+	}
 	ints.stop()
 	if sc, ok := interrupted("before the command started"); ok {
 		return sc
 	}
 	if c.init {
-		// --init: stay PID 1. supervise.Run forwards signals itself; WithoutCancel because
-		// nothing but the child's exit should end it.
+		// --init: stay PID 1. The supervisor forwards signals from its start; WithoutCancel
+		// because nothing but the child's exit should end it.
 		lg.verbosef("start %s as a child (--init)", path)
-		status, err := supervise.Run(context.WithoutCancel(ctx), path, c.command, merged)
-		if err != nil {
-			lg.fail(execError(path, err))
-			return execFailureCode(err)
-		}
-		return status
+		w := &watcher{c: c, lg: lg, sv: sv, path: path, f: f, refs: refs, base: base, fx: fx}
+		return w.run(context.WithoutCancel(ctx), ints.heldForCommand())
 	}
 	lg.verbosef("exec %s", path)
 	err = execve(path, c.command, merged)
@@ -162,20 +169,27 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	return execFailureCode(err)
 }
 
-// fetchAndMerge fetches every source and reference within --timeout and merges the result
-// into base. The names it returns, only with --output, are the fetched variables (sources'
-// and resolved references'), which --output writes.
-func fetchAndMerge(ctx context.Context, c *config, refs []fetch.VarRef, base []string, lg *logger, stdout io.Writer) ([]string, []string, error) {
+// fetched is one fetch merged into the inherited environment.
+type fetched struct {
+	merged []string // the command's environment
+	// names are the fetched variables (sources' and resolved references'), which --output
+	// writes and --watch compares; from says where each one came from, for --watch.
+	names []string
+	from  map[string]string
+}
+
+// fetchStart builds the AWS clients and fetches every source and reference, within one
+// --timeout, for the command's start.
+func fetchStart(ctx context.Context, c *config, refs []fetch.VarRef, base []string, lg *logger, stdout io.Writer) (*fetch.Fetcher, *fetched, error) {
 	if len(c.sources) == 0 && len(refs) == 0 {
 		lg.warnf("no --ssm-path, --secret-id or reference given: nothing to fetch")
 		if c.dryRun {
 			printPlan(stdout, c, nil)
 		}
-		return base, nil, nil
+		return nil, &fetched{merged: base}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	start := time.Now()
 	o := fetch.Options{Region: c.region, Retries: c.retries, Timeout: c.timeout, AppID: appID(), AllowEmpty: c.allowEmpty}
 	if c.verbose {
 		o.Logf = lg.verbosef
@@ -184,9 +198,20 @@ func fetchAndMerge(ctx context.Context, c *config, refs []fetch.VarRef, base []s
 	if err != nil {
 		return nil, nil, timeoutErr(ctx, c, err)
 	}
-	results, resolved, err := f.FetchAll(ctx, c.sources, refs)
+	fx, err := fetchMerge(ctx, c, f, refs, base, lg, stdout, true)
 	if err != nil {
 		return nil, nil, timeoutErr(ctx, c, err)
+	}
+	return f, fx, nil
+}
+
+// fetchMerge fetches every source and reference and merges the result into base. At start
+// (report) it says what it fetched and decided under --verbose, and prints the --dry-run plan.
+func fetchMerge(ctx context.Context, c *config, f *fetch.Fetcher, refs []fetch.VarRef, base []string, lg *logger, stdout io.Writer, report bool) (*fetched, error) {
+	start := time.Now()
+	results, resolved, err := f.FetchAll(ctx, c.sources, refs)
+	if err != nil {
+		return nil, err
 	}
 	// A resolved reference is the inherited value: it replaces the reference in place, and
 	// the sources then apply to it as to any inherited variable.
@@ -197,16 +222,22 @@ func fetchAndMerge(ctx context.Context, c *config, refs []fetch.VarRef, base []s
 		for _, it := range r.Items {
 			l.Vars = append(l.Vars, it.Var)
 			l.Descs = append(l.Descs, it.Desc)
-			if it.Var.Name != it.Key && r.Source.Kind == fetch.Secret && r.Source.Bind == "" {
+			if report && it.Var.Name != it.Key && r.Source.Kind == fetch.Secret && r.Source.Bind == "" {
 				lg.verbosef("%s: key %q is variable %s", r.Source, it.Key, it.Var.Name)
 			}
 		}
 		layers[i] = l
-		lg.verbosef("%s: %s, %s", r.Source, plural(len(r.Items), "variable"), plural(r.Calls, "request"))
+		if report {
+			lg.verbosef("%s: %s, %s", r.Source, plural(len(r.Items), "variable"), plural(r.Calls, "request"))
+		}
 	}
-	merged, decisions := env.Merge(base, layers, !c.noOverride)
-	lg.verbosef("fetched %d sources and %d references in %s", len(results), len(resolved), time.Since(start).Round(time.Millisecond))
-	if c.verbose || c.dryRun { // only then: it is a line of text per variable
+	fx := &fetched{}
+	var decisions []env.Decision
+	fx.merged, decisions = env.Merge(base, layers, !c.noOverride)
+	if report {
+		lg.verbosef("fetched %d sources and %d references in %s", len(results), len(resolved), time.Since(start).Round(time.Millisecond))
+	}
+	if report && (c.verbose || c.dryRun) { // only then: it is a line of text per variable
 		lines := planLines(resolved, decisions)
 		if c.verbose {
 			for _, l := range lines {
@@ -217,16 +248,29 @@ func fetchAndMerge(ctx context.Context, c *config, refs []fetch.VarRef, base []s
 			printPlan(stdout, c, lines)
 		}
 	}
-	var names []string // for --output only
-	if c.output != "" {
+	if c.output != "" || c.watch > 0 {
 		for _, r := range resolved {
-			names = append(names, r.Var)
+			fx.names = append(fx.names, r.Var)
 		}
 		for _, d := range decisions {
-			names = append(names, d.Name)
+			fx.names = append(fx.names, d.Name)
 		}
 	}
-	return merged, names, nil
+	if c.watch > 0 {
+		// Where each variable's value comes from: the reference, unless a source set it.
+		fx.from = make(map[string]string, len(fx.names))
+		for _, r := range resolved {
+			fx.from[r.Var] = r.Ref.String()
+		}
+		for _, d := range decisions {
+			if d.Action != env.Shadowed && d.Action != env.Kept {
+				fx.from[d.Name] = d.Source
+			} else if _, ok := fx.from[d.Name]; !ok && d.Action == env.Kept {
+				fx.from[d.Name] = "inherited, kept by --no-override"
+			}
+		}
+	}
+	return fx, nil
 }
 
 // writeOutput writes the fetched variables, with the values the command gets, to --output.

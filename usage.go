@@ -29,6 +29,14 @@ Flags:
   --retries N            attempts per AWS request for throttling, 5xx, resets (default 10)
   --resolve-arns         also resolve bare SSM and Secrets Manager ARNs in variables
   --init                 stay as PID 1: run COMMAND as a child, forward signals, reap zombies
+  --watch D              implies --init: check the sources every D (1s or more; the first
+                         check at a random point of the first D, then D ±10%) and apply a
+                         change as --on-change says; a failed check changes nothing
+  --on-change A          restart (default): stop COMMAND, start it with the new values;
+                         exit: stop COMMAND and exit with status 75; SIGNAL (e.g. SIGHUP):
+                         rewrite --output FILE and send COMMAND that signal
+  --stop-signal S        how COMMAND is stopped for a restart or exit (default SIGTERM)
+  --stop-timeout D       SIGKILL after D if it has not stopped (default 10s)
   --dry-run              fetch and show the plan, run nothing, print no value
   --verbose              say what is fetched and decided (names only) on stderr
   --quiet                print errors only
@@ -45,5 +53,6 @@ References in environment values are replaced by what they name: ssm://NAME[:VER
 arn:aws:secretsmanager:...:secret:NAME[:JSON_KEY:VERSION_STAGE:VERSION_ID].
 
 Exit status: COMMAND's own once it runs; 125 secretexec failed (nothing was run);
-126 COMMAND not executable; 127 COMMAND not found; 128+N signal N arrived while fetching.
+126 COMMAND not executable; 127 COMMAND not found; 128+N signal N arrived while fetching;
+75 --on-change exit stopped COMMAND after a change.
 `

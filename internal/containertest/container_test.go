@@ -42,6 +42,11 @@ var (
 	smCanaries = map[string]string{
 		"JWT_SECRET_KEY": "canary-ct-jwt-0b0b",
 	}
+	// watchCanaries are the two values of the parameter --watch sees rotate.
+	watchCanaries = map[string]string{
+		"before": "canary-ct-watch-before-71c2",
+		"after":  "canary-ct-watch-after-e0d4",
+	}
 )
 
 const (
@@ -80,6 +85,7 @@ func TestContainer(t *testing.T) {
 	t.Run("failclosed", h.testFailClosed)
 	t.Run("init", h.testInit)
 	t.Run("tls", h.testTLS)
+	t.Run("watch", func(t *testing.T) { h.testWatch(t, srv) })
 	t.Logf("container tests took %v", time.Since(start).Round(time.Millisecond))
 }
 
@@ -166,7 +172,7 @@ func podman(t *testing.T, timeout time.Duration, args ...string) result {
 
 func noCanary(t *testing.T, out string) {
 	t.Helper()
-	for _, m := range []map[string]string{ssmCanaries, smCanaries} {
+	for _, m := range []map[string]string{ssmCanaries, smCanaries, watchCanaries} {
 		for name, v := range m {
 			if strings.Contains(out, v) {
 				t.Errorf("the value of %s appears in the output", name)
@@ -441,4 +447,67 @@ func (h *harness) testTLS(t *testing.T) {
 		t.Errorf("the bundled roots were installed although the image has a CA store")
 	}
 	checkSecrets(t, report(r.stdout))
+}
+
+// (g) Rotation in a FROM scratch container: secretexec is PID 1 with --watch (as a twin), the
+// probe its child; a new parameter value restarts the probe inside the container with the
+// new value; podman kill TERM still ends the container with the probe's status.
+func (h *harness) testWatch(t *testing.T, srv *awstest.Server) {
+	const path = "/auraxis/watch"
+	ctx := context.Background()
+	if err := srv.PutParameter(ctx, path+"/DB_PASS", watchCanaries["before"], true); err != nil {
+		t.Fatal(err)
+	}
+	flags := append(h.awsEnv(h.url), "-e", "SECRETEXEC_SSM_PATH="+path, "-e", "SECRETEXEC_WATCH=1s")
+	args := append(append(append([]string{"run", "-d"}, runFlags...), flags...), h.image, "/probe", "-env", "DB_PASS", "-wait-term", "0")
+	r := podman(t, 30*time.Second, args...)
+	if r.code != 0 {
+		t.Fatalf("podman run -d: exit %d\n%s", r.code, r.stderr)
+	}
+	id := strings.TrimSpace(r.stdout)
+	t.Cleanup(func() { podman(t, 30*time.Second, "rm", "-f", id) })
+	ready := func(n int) result {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			l := podman(t, 10*time.Second, "logs", id)
+			if strings.Count(l.stdout, "ready=1") >= n {
+				return l
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the probe did not get ready %d times\nstdout:\n%s\nstderr:\n%s", n, l.stdout, l.stderr)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	ready(1)
+	if err := srv.PutParameter(ctx, path+"/DB_PASS", watchCanaries["after"], true); err != nil {
+		t.Fatal(err)
+	}
+	l := ready(2)
+	var values, pid1s []string
+	for _, line := range strings.Split(l.stdout, "\n") {
+		if v, ok := strings.CutPrefix(line, "env.DB_PASS="); ok {
+			values = append(values, v)
+		}
+		if v, ok := strings.CutPrefix(line, "pid1="); ok {
+			pid1s = append(pid1s, v)
+		}
+	}
+	if len(values) != 2 || values[0] != hashOf(watchCanaries["before"]) || values[1] != hashOf(watchCanaries["after"]) {
+		t.Errorf("the probe saw DB_PASS as %q, want the value before and after the rotation", values)
+	}
+	if len(pid1s) != 2 || pid1s[0] != "secretexec" || pid1s[1] != "secretexec" {
+		t.Errorf("PID 1 was %q, want secretexec both times", pid1s)
+	}
+	if !regexp.MustCompile(`(?m)^secretexec: DB_PASS changed \(ssm path "/auraxis/watch"\): restarting the command \(pid \d+\)$`).MatchString(l.stderr) {
+		t.Errorf("stderr:\n%s", l.stderr)
+	}
+	if k := podman(t, 10*time.Second, "kill", "--signal", "TERM", id); k.code != 0 {
+		t.Fatalf("podman kill: exit %d\n%s", k.code, k.stderr)
+	}
+	w := podman(t, 30*time.Second, "wait", id)
+	if code := strings.TrimSpace(w.stdout); code != "0" {
+		t.Errorf("container exit %s, want the probe's 0", code)
+	}
 }

@@ -1,5 +1,6 @@
-# Release binaries and the usual checks. The flags match the Dockerfile: a static binary
-# (CGO_ENABLED=0) with no build paths, no symbols, and the version stamped in.
+# Release binaries and the usual checks. The flags match the Dockerfile's and the release's
+# (.goreleaser.yaml; internal/releasetest checks all three): a static binary (CGO_ENABLED=0)
+# with no build paths, no symbols, and the version stamped in.
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)

@@ -77,6 +77,7 @@ func TestSnapshot(t *testing.T) {
 	goreleaser := tool(t, "goreleaser")
 	tool(t, "syft") // GoReleaser runs it from PATH for the SBOMs
 	s := &snapshot{dir: root(t), env: toolEnv(t, filepath.Dir(goreleaser))}
+	dependOnSources(t, s.dir)
 	start := time.Now()
 
 	run(t, s.dir, s.env, time.Minute, goreleaser, "check")
@@ -128,6 +129,29 @@ func TestSnapshot(t *testing.T) {
 	t.Run("sboms", s.testSBOMs)
 	t.Run("readme", s.testReadme)
 	t.Run("image", s.testImage)
+}
+
+// dependOnSources looks at every Go file and module file of the repository, so that go test
+// counts them among this test's inputs: what it checks is built by GoReleaser in another
+// process, and without this a change to the code (say, one that no longer builds for darwin)
+// would leave go test reporting this test's cached result.
+func dependOnSources(t *testing.T, dir string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != dir && (strings.HasPrefix(d.Name(), ".") || d.Name() == "dist") {
+			return filepath.SkipDir
+		}
+		if name := d.Name(); strings.HasSuffix(name, ".go") || name == "go.mod" || name == "go.sum" {
+			_, err = os.Stat(path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (s *snapshot) readJSON(t *testing.T, name string, v any) {

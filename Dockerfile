@@ -4,6 +4,10 @@
 #   COPY --from=ghcr.io/secretexec/secretexec:latest /secretexec /usr/local/bin/secretexec
 #   ENTRYPOINT ["secretexec", "--"]
 #
+# (README, "Install": check a release's image and pin its digest rather than :latest.) The
+# published image is built from the release's own binaries (Dockerfile.release); this file is
+# the same image built from source, with the same flags (internal/releasetest checks them).
+#
 # No CA bundle is needed: the binary carries its own roots for TLS to AWS.
 #
 #   docker build --build-arg VERSION=v1.2.3 --build-arg COMMIT=$(git rev-parse HEAD) -t secretexec .

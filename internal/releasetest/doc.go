@@ -1,0 +1,3 @@
+// Package releasetest checks what a v* tag would publish: the pinned GoReleaser's snapshot
+// release of every target, the release image, the workflows and their pins. It holds tests only.
+package releasetest

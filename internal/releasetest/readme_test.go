@@ -1,0 +1,75 @@
+package releasetest
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// installSection is README's "Install" section.
+func installSection(t *testing.T) string {
+	t.Helper()
+	_, install, ok := strings.Cut(readFile(t, "README.md"), "\n## Install\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Install" section`)
+	}
+	install, _, _ = strings.Cut(install, "\n## ")
+	return install
+}
+
+// TestReadmeInstall keeps README's checks true to the release: cosign is told to expect the
+// identity of the workflow that signs, at the tag; the bundle is the file signing writes; the
+// image is the one the release pushes; go install names this module. (TestSnapshot checks the
+// names of the files README downloads against a snapshot release.)
+func TestReadmeInstall(t *testing.T) {
+	install := installSection(t)
+	cfg := readFile(t, ".goreleaser.yaml")
+	release := readFile(t, ".github/workflows/release.yml")
+	goMod := readFile(t, "go.mod")
+
+	// release.yml runs GoReleaser, and with it cosign, on v* tags with an OIDC token.
+	for _, want := range []string{`tags: ["v*"]`, "goreleaser release", "id-token: write"} {
+		if !strings.Contains(release, want) {
+			t.Errorf("release.yml has no %q: it is not the workflow that signs", want)
+		}
+	}
+	identity := `--certificate-identity "https://github.com/secretexec/secretexec/.github/workflows/release.yml@refs/tags/$V"`
+	issuer := "--certificate-oidc-issuer https://token.actions.githubusercontent.com"
+	signer := "--signer-workflow secretexec/secretexec/.github/workflows/release.yml"
+	for want, n := range map[string]int{identity: 2, issuer: 2, signer: 2} {
+		if got := strings.Count(install, want); got != n {
+			t.Errorf("README's Install has %q %d times, want %d (blob and image)", want, got, n)
+		}
+	}
+
+	// signs: names the bundle after the checksum file.
+	if !strings.Contains(cfg, "name_template: SHA256SUMS\n") || !strings.Contains(cfg, `signature: "${artifact}.sigstore.json"`) {
+		t.Error(".goreleaser.yaml no longer writes SHA256SUMS and SHA256SUMS.sigstore.json: update README's Install")
+	}
+	for _, want := range []string{
+		"cosign verify-blob SHA256SUMS --bundle SHA256SUMS.sigstore.json",
+		"sha256sum -c --ignore-missing SHA256SUMS",
+	} {
+		if !strings.Contains(install, want) {
+			t.Errorf("README's Install has no %q", want)
+		}
+	}
+
+	image := regexp.MustCompile(`(?m)^    images: \[(\S+)\]$`).FindStringSubmatch(cfg)
+	if image == nil {
+		t.Fatal(".goreleaser.yaml: no images: [...] under dockers_v2")
+	}
+	for _, want := range []string{
+		"cosign verify " + image[1] + "@$D",
+		"COPY --from=" + image[1] + ":v1.2.3@sha256:",
+	} {
+		if !strings.Contains(install, want) {
+			t.Errorf("README's Install has no %q", want)
+		}
+	}
+
+	module := regexp.MustCompile(`(?m)^module (\S+)$`).FindStringSubmatch(goMod)
+	if module == nil || !strings.Contains(install, "go install "+module[1]+"@latest") {
+		t.Errorf("README's Install has no go install of this module")
+	}
+}

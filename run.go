@@ -86,7 +86,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			lg.warnf("SECRETEXEC_DISABLE is set: not writing %s", c.output)
 		}
 	} else {
-		f, fx, err = fetchStart(ctx, c, refs, base, lg, stdout)
+		f, fx, err = fetchStart(ctx, c, refs, base, lg, stdout, ints.ready)
 		if sc, ok := interrupted("while fetching"); ok {
 			return sc // what the signal cut short is no news
 		}
@@ -180,7 +180,7 @@ type fetched struct {
 
 // fetchStart builds the AWS clients and fetches every source and reference, within one
 // --timeout, for the command's start.
-func fetchStart(ctx context.Context, c *config, refs []fetch.VarRef, base []string, lg *logger, stdout io.Writer) (*fetch.Fetcher, *fetched, error) {
+func fetchStart(ctx context.Context, c *config, refs []fetch.VarRef, base []string, lg *logger, stdout io.Writer, ready func()) (*fetch.Fetcher, *fetched, error) {
 	if len(c.sources) == 0 && len(refs) == 0 {
 		lg.warnf("no --ssm-path, --secret-id or reference given: nothing to fetch")
 		if c.dryRun {
@@ -198,6 +198,7 @@ func fetchStart(ctx context.Context, c *config, refs []fetch.VarRef, base []stri
 	if err != nil {
 		return nil, nil, timeoutErr(ctx, c, err)
 	}
+	ready() // the signals are caught before the first request
 	fx, err := fetchMerge(ctx, c, f, refs, base, lg, stdout, true)
 	if err != nil {
 		return nil, nil, timeoutErr(ctx, c, err)

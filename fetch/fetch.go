@@ -192,6 +192,10 @@ func (f *Fetcher) FetchAll(ctx context.Context, sources []Source, refs []VarRef)
 // runTasks runs every task at once, at most maxInFlight at a time, and cancels the rest
 // errorGrace after the first failure.
 func runTasks(ctx context.Context, cancel context.CancelFunc, tasks []func(context.Context) bool) {
+	if len(tasks) == 1 { // the common start, one path: no goroutine to hand it to
+		tasks[0](ctx)
+		return
+	}
 	sem := make(chan struct{}, maxInFlight)
 	var wg sync.WaitGroup
 	var stopOnce sync.Once

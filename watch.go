@@ -154,6 +154,11 @@ func (w *watcher) check(ctx context.Context) checkResult {
 // nothing changed; else --output is rewritten and the command restarted, stopped (exit) or
 // signalled. done says secretexec is to end with code.
 func (w *watcher) apply(ctx context.Context, r checkResult) (code int, done bool) {
+	if w.stopping {
+		// A signal to stop went to the command, which has not exited yet: it is not
+		// restarted, signalled or replaced any more; only its exit ends secretexec.
+		return 0, false
+	}
 	if r.err != nil {
 		if !w.failing {
 			w.failing = true

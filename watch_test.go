@@ -384,3 +384,24 @@ func TestWatchFleetSpread(t *testing.T) {
 		exitStatus(t, cmd, 10*time.Second)
 	}
 }
+
+// TestWatchNoRestartAfterStop: once a signal to stop has gone to the command, a change does
+// not replace it, even when the command ignores the signal: only its exit ends secretexec.
+func TestWatchNoRestartAfterStop(t *testing.T) {
+	p := newProcEnv(t)
+	p.putParam("/app/prod/DB_PASS", "canary-watch-stopped-1")
+	cmd, log := p.watching([]string{"--watch", "1s", "--ssm-path", "/app/prod"}, "-ignore-term")
+	starts := log.waitStarts(t, 1, 10*time.Second)
+	cmd.Process.Signal(syscall.SIGTERM)
+	log.waitFor(t, 5*time.Second, "the forwarded SIGTERM", func(l []string) bool { return slices.ContainsFunc(l, func(s string) bool { return strings.HasPrefix(s, "term ") }) })
+	p.putParam("/app/prod/DB_PASS", "canary-watch-stopped-2")
+	time.Sleep(2500 * time.Millisecond) // two checks and more
+	if n := len(log.starts()); n != 1 {
+		t.Errorf("%d starts after SIGTERM and a change, want 1", n)
+	}
+	pid, _ := strconv.Atoi(field(starts[0], "pid"))
+	syscall.Kill(pid, syscall.SIGKILL)
+	if st := exitStatus(t, cmd, 10*time.Second); st != 128+9 {
+		t.Errorf("exit status %d, want the command's 137", st)
+	}
+}

@@ -390,7 +390,7 @@ func TestWatchFleetSpread(t *testing.T) {
 func TestWatchNoRestartAfterStop(t *testing.T) {
 	p := newProcEnv(t)
 	p.putParam("/app/prod/DB_PASS", "canary-watch-stopped-1")
-	cmd, log := p.watching([]string{"--watch", "1s", "--ssm-path", "/app/prod"}, "-ignore-term")
+	cmd, log := p.watching([]string{"--watch", "1s", "--stop-timeout", "500ms", "--ssm-path", "/app/prod"}, "-ignore-term")
 	starts := log.waitStarts(t, 1, 10*time.Second)
 	cmd.Process.Signal(syscall.SIGTERM)
 	log.waitFor(t, 5*time.Second, "the forwarded SIGTERM", func(l []string) bool { return slices.ContainsFunc(l, func(s string) bool { return strings.HasPrefix(s, "term ") }) })
@@ -400,6 +400,9 @@ func TestWatchNoRestartAfterStop(t *testing.T) {
 		t.Errorf("%d starts after SIGTERM and a change, want 1", n)
 	}
 	pid, _ := strconv.Atoi(field(starts[0], "pid"))
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Errorf("the command was stopped for the change: %v", err)
+	}
 	syscall.Kill(pid, syscall.SIGKILL)
 	if st := exitStatus(t, cmd, 10*time.Second); st != 128+9 {
 		t.Errorf("exit status %d, want the command's 137", st)

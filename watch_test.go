@@ -393,7 +393,9 @@ func TestWatchNoRestartAfterStop(t *testing.T) {
 	cmd, log := p.watching([]string{"--watch", "1s", "--stop-timeout", "500ms", "--ssm-path", "/app/prod"}, "-ignore-term")
 	starts := log.waitStarts(t, 1, 10*time.Second)
 	cmd.Process.Signal(syscall.SIGTERM)
-	log.waitFor(t, 5*time.Second, "the forwarded SIGTERM", func(l []string) bool { return slices.ContainsFunc(l, func(s string) bool { return strings.HasPrefix(s, "term ") }) })
+	log.waitFor(t, 5*time.Second, "the forwarded SIGTERM", func(l []string) bool {
+		return slices.ContainsFunc(l, func(s string) bool { return strings.HasPrefix(s, "term ") })
+	})
 	p.putParam("/app/prod/DB_PASS", "canary-watch-stopped-2")
 	time.Sleep(2500 * time.Millisecond) // two checks and more
 	if n := len(log.starts()); n != 1 {

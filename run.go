@@ -277,16 +277,7 @@ func fetchMerge(ctx context.Context, c *config, f *fetch.Fetcher, refs []fetch.V
 // writeOutput writes the fetched variables, with the values the command gets, to --output.
 func writeOutput(ctx context.Context, c *config, merged []string, names []string) (int, error) {
 	f := env.Format(c.format) // checked by parseConfig
-	var vars []env.Var
-	seen := map[string]bool{}
-	for _, name := range names {
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		v, _ := env.Lookup(merged, name)
-		vars = append(vars, env.Var{Name: name, Value: v})
-	}
+	vars := env.Pick(merged, names)
 	err := atomicfile.WriteFunc(ctx, c.output, func(w io.Writer) error { return env.Write(w, f, vars) })
 	if errors.Is(err, atomicfile.ErrSymlink) {
 		return 0, &hintError{err: fmt.Errorf("--output: %w", err), hint: "secretexec never writes through a symlink: give the real path, or remove the link"}

@@ -281,10 +281,13 @@ type fetchedVar struct {
 
 // newSnapshot takes the fetched names' values out of the merged environment.
 func newSnapshot(merged []string, from map[string]string) snapshot {
+	names := make([]string, 0, len(from))
+	for name := range from {
+		names = append(names, name)
+	}
 	s := make(snapshot, len(from))
-	for name, src := range from {
-		v, _ := env.Lookup(merged, name)
-		s[name] = fetchedVar{sum: sha256.Sum256([]byte(v)), from: src}
+	for _, v := range env.Pick(merged, names) {
+		s[v.Name] = fetchedVar{sum: sha256.Sum256([]byte(v.Value)), from: from[v.Name]}
 	}
 	return s
 }

@@ -275,3 +275,25 @@ func TestLookup(t *testing.T) {
 		})
 	}
 }
+
+// Pick gives each name what Lookup gives it, once per name, in the names' order.
+func TestPick(t *testing.T) {
+	environ := []string{"A=first", "EMPTY=", "EQ=a=b", "A=second", "NOEQ", "Z=z"}
+	names := []string{"EQ", "A", "B", "A", "EMPTY", "NOEQ", "E"}
+	got := Pick(environ, names)
+	var want []Var
+	seen := map[string]bool{}
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			v, _ := Lookup(environ, n)
+			want = append(want, Var{Name: n, Value: v})
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Pick = %q, want %q", got, want)
+	}
+	if len(Pick(environ, nil)) != 0 {
+		t.Error("Pick of no names is not empty")
+	}
+}

@@ -130,7 +130,7 @@ func (o *onChange) String() string {
 	case o.exit:
 		return "exit"
 	case o.sig != 0:
-		return unix.SignalName(o.sig)
+		return sigName(o.sig)
 	}
 	return "restart"
 }
@@ -149,7 +149,7 @@ func (o *onChange) Set(v string) error {
 		return fmt.Errorf("want restart, exit or a signal such as SIGHUP: %w", err)
 	}
 	if s == syscall.SIGKILL || s == syscall.SIGSTOP {
-		return fmt.Errorf("%s cannot be handled: use restart", unix.SignalName(s))
+		return fmt.Errorf("%s cannot be handled: use restart", sigName(s))
 	}
 	*o = onChange{sig: s}
 	return nil
@@ -159,10 +159,7 @@ func (o *onChange) Set(v string) error {
 type signalFlag syscall.Signal
 
 func (f *signalFlag) String() string {
-	if *f == 0 {
-		return "SIGTERM"
-	}
-	return unix.SignalName(syscall.Signal(*f))
+	return sigName(syscall.Signal(*f))
 }
 
 func (f *signalFlag) Set(v string) error {
@@ -215,6 +212,7 @@ func newFlagSet(c *config) (*flag.FlagSet, map[string]*sourceList, *error) {
 	fs.BoolVar(&c.init, "init", false, "")
 	fs.DurationVar(&c.watch, "watch", 0, "")
 	fs.Var(&c.onChange, "on-change", "")
+	c.stopSignal = syscall.SIGTERM // the default, as docker stop's
 	fs.Var((*signalFlag)(&c.stopSignal), "stop-signal", "")
 	fs.DurationVar(&c.stopTimeout, "stop-timeout", 10*time.Second, "")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "")
@@ -323,9 +321,6 @@ func parseConfig(args, environ []string) (*config, error) {
 			c.sources[i].Recursive = c.recursive
 		}
 	}
-	if c.stopSignal == 0 {
-		c.stopSignal = syscall.SIGTERM
-	}
 	return c, c.check()
 }
 
@@ -377,7 +372,6 @@ func (c *config) check() error {
 		if len(c.command) == 0 && !c.dryRun {
 			return usagef("secretexec --watch 5m [flags] -- COMMAND [ARG...]", "--watch needs a command")
 		}
-		c.init = true // the command runs as a child: it is restarted or signalled on a change
 	}
 	if c.onChange.sig != 0 && c.output == "" {
 		return usagef("--on-change "+c.onChange.String()+" tells the command to re-read --output FILE; without a file, use --on-change restart", "--on-change %s needs --output", c.onChange.String())
@@ -390,6 +384,10 @@ func (c *config) check() error {
 	}
 	return nil
 }
+
+// supervised reports whether secretexec stays the command's parent (--init, which --watch
+// implies: the command is restarted or signalled on a change).
+func (c *config) supervised() bool { return c.init || c.watch > 0 }
 
 func (c *config) has(k fetch.Kind) bool {
 	for _, s := range c.sources {

@@ -55,7 +55,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stdout, versionString())
 		return exitOK
 	}
-	if c.init {
+	if c.supervised() {
 		ints.holdForCommand()
 	}
 	// interrupted reports a signal that stopped secretexec during what (a phase).
@@ -148,7 +148,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	// rather than being caught and lost while the command replaces us; under --init the
 	// supervisor, registered first, takes it.
 	var sv *supervise.Supervisor
-	if c.init {
+	if c.supervised() {
 		sv = supervise.New()
 		defer sv.Close()
 	}
@@ -156,7 +156,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	if sc, ok := interrupted("before the command started"); ok {
 		return sc
 	}
-	if c.init {
+	if c.supervised() {
 		// --init: stay PID 1. The supervisor forwards signals from its start; WithoutCancel
 		// because nothing but the child's exit should end it.
 		lg.verbosef("start %s as a child (--init)", path)
@@ -173,7 +173,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 type fetched struct {
 	merged []string // the command's environment
 	// names are the fetched variables (sources' and resolved references'), which --output
-	// writes and --watch compares; from says where each one came from, for --watch.
+	// writes; from says where each one came from, which --watch compares and names.
 	names []string
 	from  map[string]string
 }
@@ -249,7 +249,7 @@ func fetchMerge(ctx context.Context, c *config, f *fetch.Fetcher, refs []fetch.V
 			printPlan(stdout, c, lines)
 		}
 	}
-	if c.output != "" || c.watch > 0 {
+	if c.output != "" {
 		for _, r := range resolved {
 			fx.names = append(fx.names, r.Var)
 		}

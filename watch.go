@@ -39,7 +39,7 @@ type watcher struct {
 	refs []fetch.VarRef
 	base []string // the inherited environment, SECRETEXEC_* removed, references unresolved
 
-	fx       *fetched // what the current command was started with
+	fx       *fetched // what the command is first started with
 	snap     snapshot
 	child    *supervise.Child
 	stopping bool // a signal that stops secretexec was passed on: no command starts after it
@@ -190,7 +190,7 @@ func (w *watcher) apply(ctx context.Context, r checkResult) (code int, done bool
 			return 0, false
 		}
 	}
-	w.fx, w.snap = r.fx, snap
+	w.snap = snap
 	pid := w.child.Pid()
 	switch {
 	case w.c.onChange.sig != 0:

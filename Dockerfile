@@ -27,5 +27,6 @@ RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
     -o /out/secretexec .
 
 FROM scratch
+LABEL org.opencontainers.image.licenses=Apache-2.0
 COPY --from=build /out/secretexec /secretexec
 ENTRYPOINT ["/secretexec"]

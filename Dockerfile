@@ -4,7 +4,7 @@
 #   COPY --from=ghcr.io/secretexec/secretexec:latest /secretexec /usr/local/bin/secretexec
 #   ENTRYPOINT ["secretexec", "--"]
 #
-# (README, "Install": check a release's image and pin its digest rather than :latest.) The
+# (docs/install.md: check a release's image and pin its digest rather than :latest.) The
 # published image is built from the release's own binaries (Dockerfile.release); this file is
 # the same image built from source, with the same flags (internal/releasetest checks them).
 #

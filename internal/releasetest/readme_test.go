@@ -6,8 +6,15 @@ import (
 	"testing"
 )
 
-// installSection is README's "Install" section.
-func installSection(t *testing.T) string {
+// installPage is docs/install.md, where README's "Install" section sends its readers to
+// check a release before installing it.
+func installPage(t *testing.T) string {
+	t.Helper()
+	return readFile(t, "docs/install.md")
+}
+
+// readmeInstall is README's "Install" section: a short install, and a link to docs/install.md.
+func readmeInstall(t *testing.T) string {
 	t.Helper()
 	_, install, ok := strings.Cut(readFile(t, "README.md"), "\n## Install\n")
 	if !ok {
@@ -17,12 +24,16 @@ func installSection(t *testing.T) string {
 	return install
 }
 
-// TestReadmeInstall keeps README's checks true to the release: cosign is told to expect the
-// identity of the workflow that signs, at the tag; the bundle is the file signing writes; the
-// image is the one the release pushes; go install names this module. (TestSnapshot checks the
-// names of the files README downloads against a snapshot release.)
+// TestReadmeInstall keeps the install instructions true to the release: README's Install
+// section links to docs/install.md, and there cosign is told to expect the identity of the
+// workflow that signs, at the tag; the bundle is the file signing writes; the image is the one
+// the release pushes; go install names this module. (TestSnapshot checks the names of the
+// files both download against a snapshot release.)
 func TestReadmeInstall(t *testing.T) {
-	install := installSection(t)
+	if !strings.Contains(readmeInstall(t), "](docs/install.md)") {
+		t.Error("README's Install section does not link to docs/install.md")
+	}
+	install := installPage(t)
 	cfg := readFile(t, ".goreleaser.yaml")
 	release := readFile(t, ".github/workflows/release.yml")
 	goMod := readFile(t, "go.mod")
@@ -38,20 +49,20 @@ func TestReadmeInstall(t *testing.T) {
 	signer := "--signer-workflow secretexec/secretexec/.github/workflows/release.yml"
 	for want, n := range map[string]int{identity: 2, issuer: 2, signer: 2} {
 		if got := strings.Count(install, want); got != n {
-			t.Errorf("README's Install has %q %d times, want %d (blob and image)", want, got, n)
+			t.Errorf("docs/install.md has %q %d times, want %d (blob and image)", want, got, n)
 		}
 	}
 
 	// signs: names the bundle after the checksum file.
 	if !strings.Contains(cfg, "name_template: SHA256SUMS\n") || !strings.Contains(cfg, `signature: "${artifact}.sigstore.json"`) {
-		t.Error(".goreleaser.yaml no longer writes SHA256SUMS and SHA256SUMS.sigstore.json: update README's Install")
+		t.Error(".goreleaser.yaml no longer writes SHA256SUMS and SHA256SUMS.sigstore.json: update docs/install.md")
 	}
 	for _, want := range []string{
 		"cosign verify-blob SHA256SUMS --bundle SHA256SUMS.sigstore.json",
 		"sha256sum -c --ignore-missing SHA256SUMS",
 	} {
 		if !strings.Contains(install, want) {
-			t.Errorf("README's Install has no %q", want)
+			t.Errorf("docs/install.md has no %q", want)
 		}
 	}
 
@@ -64,12 +75,12 @@ func TestReadmeInstall(t *testing.T) {
 		"COPY --from=" + image[1] + ":v1.2.3@sha256:",
 	} {
 		if !strings.Contains(install, want) {
-			t.Errorf("README's Install has no %q", want)
+			t.Errorf("docs/install.md has no %q", want)
 		}
 	}
 
 	module := regexp.MustCompile(`(?m)^module (\S+)$`).FindStringSubmatch(goMod)
 	if module == nil || !strings.Contains(install, "go install "+module[1]+"@latest") {
-		t.Errorf("README's Install has no go install of this module")
+		t.Errorf("docs/install.md has no go install of this module")
 	}
 }

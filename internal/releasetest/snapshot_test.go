@@ -34,7 +34,7 @@ var targets = []struct{ goos, goarch string }{
 
 // published lists, by name, every file a tag attaches to its GitHub release (before signing
 // adds SHA256SUMS.sigstore.json); version is GoReleaser's, the tag without its "v".
-// README's "Install" section uses these names.
+// docs/install.md and README's "Install" section use these names.
 func published(version string) []string {
 	names := []string{"SHA256SUMS"}
 	for _, tg := range targets {
@@ -487,23 +487,35 @@ func (s *snapshot) testSBOMs(t *testing.T) {
 	}
 }
 
-// testReadme: every release file README's "Install" section names or downloads is one a tag
-// publishes (v1.2.3 there stands for any tag); the signature bundle, which signing adds, is
-// checked by TestReadmeInstall.
+// testReadme: every release file that docs/install.md or README's "Install" section names or
+// downloads is one a tag publishes (v1.2.3 there stands for any tag); the signature bundle,
+// which signing adds, is checked by TestReadmeInstall.
 func (s *snapshot) testReadme(t *testing.T) {
-	install := installSection(t)
 	up := s.uploads()
-	named := regexp.MustCompile("`((?:secretexec-|SHA256SUMS)[A-Za-z0-9._-]*)`").FindAllStringSubmatch(install, -1)
-	downloaded := regexp.MustCompile(`releases/download/\$V/(\S+)`).FindAllStringSubmatch(install, -1)
-	if len(named) == 0 || len(downloaded) == 0 {
-		t.Fatal("README's Install section names no release files, or downloads none from releases/download/$V/")
-	}
-	for _, m := range append(named, downloaded...) {
-		name := strings.ReplaceAll(m[1], "v1.2.3", "v"+s.version)
-		if _, ok := up[name]; !ok && name != "SHA256SUMS.sigstore.json" {
-			t.Errorf("README's Install names %s, which a release does not publish", m[1])
+	named := regexp.MustCompile("`((?:secretexec-|SHA256SUMS)[A-Za-z0-9._-]*)`")
+	downloaded := regexp.MustCompile(`releases/(?:download/\$V|latest/download)/(\S+)`)
+	check := func(doc string, names [][]string) {
+		for _, m := range names {
+			name := strings.ReplaceAll(m[1], "v1.2.3", "v"+s.version)
+			if _, ok := up[name]; !ok && name != "SHA256SUMS.sigstore.json" {
+				t.Errorf("%s names %s, which a release does not publish", doc, m[1])
+			}
 		}
 	}
+
+	install := installPage(t)
+	n, d := named.FindAllStringSubmatch(install, -1), downloaded.FindAllStringSubmatch(install, -1)
+	if len(n) == 0 || len(d) == 0 {
+		t.Fatal("docs/install.md names no release files, or downloads none from releases/download/$V/")
+	}
+	check("docs/install.md", append(n, d...))
+
+	readme := readmeInstall(t)
+	d = downloaded.FindAllStringSubmatch(readme, -1)
+	if len(d) == 0 {
+		t.Fatal("README's Install section downloads nothing from releases/latest/download/")
+	}
+	check("README's Install", append(named.FindAllStringSubmatch(readme, -1), d...))
 }
 
 // testImage builds the release image's Containerfile as GoReleaser lays out its context

@@ -384,9 +384,30 @@ func checkMachO(t *testing.T, name, path string, cpu macho.Cpu) {
 	}
 }
 
-// testArchives: each archive holds the binary, executable, and README.md, nothing else.
+// archived are the files each archive holds beside the binary: the front page, the licence
+// and the documentation pages, as in the repository.
+func (s *snapshot) archived(t *testing.T) []string {
+	t.Helper()
+	pages, err := filepath.Glob(filepath.Join(s.dir, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) == 0 {
+		t.Fatal("no docs/*.md in the repository")
+	}
+	names := []string{"README.md", "LICENSE"}
+	for _, p := range pages {
+		names = append(names, "docs/"+filepath.Base(p))
+	}
+	return names
+}
+
+// testArchives: each archive holds the binary, executable, and README.md, LICENSE and
+// docs/*.md as they are in the repository, nothing else.
 func (s *snapshot) testArchives(t *testing.T) {
 	up := s.uploads()
+	want := append(s.archived(t), "secretexec")
+	slices.Sort(want)
 	for _, tg := range targets {
 		name := "secretexec-v" + s.version + "-" + tg.goos + "-" + tg.goarch + ".tar.gz"
 		a, ok := up[name]
@@ -412,11 +433,11 @@ func (s *snapshot) testArchives(t *testing.T) {
 				t.Fatalf("%s: %v", name, err)
 			}
 			names = append(names, h.Name)
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if h.Name == "secretexec" {
-				b, err := io.ReadAll(tr)
-				if err != nil {
-					t.Fatal(err)
-				}
 				sum := sha256.Sum256(b)
 				if hex.EncodeToString(sum[:]) != sha256File(t, s.build(t, tg.goos, tg.goarch).Path) {
 					t.Errorf("%s: secretexec is not the %s/%s build", name, tg.goos, tg.goarch)
@@ -424,11 +445,15 @@ func (s *snapshot) testArchives(t *testing.T) {
 				if h.Mode&0o111 == 0 {
 					t.Errorf("%s: secretexec is not executable (mode %o)", name, h.Mode)
 				}
+				continue
+			}
+			if src, err := os.ReadFile(filepath.Join(s.dir, filepath.FromSlash(h.Name))); err == nil && !bytes.Equal(b, src) {
+				t.Errorf("%s: %s is not the repository's %s", name, h.Name, h.Name)
 			}
 		}
 		f.Close()
 		slices.Sort(names)
-		if want := []string{"README.md", "secretexec"}; !slices.Equal(names, want) {
+		if !slices.Equal(names, want) {
 			t.Errorf("%s holds %v, want %v", name, names, want)
 		}
 	}

@@ -84,3 +84,33 @@ func TestReadmeInstall(t *testing.T) {
 		t.Errorf("docs/install.md has no go install of this module")
 	}
 }
+
+// TestLicence: LICENSE is the Apache License 2.0, and what carries a licence says so: the
+// release image's labels and annotations, both Dockerfiles' label, and README.
+func TestLicence(t *testing.T) {
+	const spdx = "Apache-2.0"
+	licence := readFile(t, "LICENSE")
+	for _, want := range []string{"Apache License", "Version 2.0, January 2004", "http://www.apache.org/licenses/", "END OF TERMS AND CONDITIONS"} {
+		if !strings.Contains(licence, want) {
+			t.Errorf("LICENSE has no %q: not the Apache License 2.0", want)
+		}
+	}
+	cfg := readFile(t, ".goreleaser.yaml")
+	labels := regexp.MustCompile(`(?m)^\s+org\.opencontainers\.image\.licenses: (\S+)$`).FindAllStringSubmatch(cfg, -1)
+	if len(labels) != 2 {
+		t.Errorf(".goreleaser.yaml sets org.opencontainers.image.licenses %d times, want 2 (label and annotation)", len(labels))
+	}
+	for _, m := range labels {
+		if m[1] != spdx {
+			t.Errorf(".goreleaser.yaml: org.opencontainers.image.licenses: %s, want %s", m[1], spdx)
+		}
+	}
+	for _, name := range []string{"Dockerfile", "Dockerfile.release"} {
+		if !regexp.MustCompile(`(?m)^LABEL org\.opencontainers\.image\.licenses=` + spdx + `$`).MatchString(readFile(t, name)) {
+			t.Errorf("%s has no LABEL org.opencontainers.image.licenses=%s", name, spdx)
+		}
+	}
+	if readme := readFile(t, "README.md"); !strings.Contains(readme, spdx) || !strings.Contains(readme, "](LICENSE)") {
+		t.Errorf("README.md does not state the licence (%s) and link to LICENSE", spdx)
+	}
+}

@@ -590,9 +590,10 @@ func (s *snapshot) testImage(t *testing.T) {
 	if want := s.versionLine(bi.GoVersion); got != want {
 		t.Errorf("the image's secretexec --version = %q, want %q", got, want)
 	}
-	// One layer, holding /secretexec and nothing else.
-	out := run(t, ctx, env, time.Minute, podman, append(p, "image", "inspect", "--format", "{{len .RootFS.Layers}} {{json .Config.Entrypoint}}", image)...)
-	if want := "1 [\"/secretexec\"]\n"; out != want {
-		t.Errorf("image: layers and entrypoint %q, want %q", out, want)
+	// One layer, holding /secretexec and nothing else; the licence labelled.
+	out := run(t, ctx, env, time.Minute, podman, append(p, "image", "inspect", "--format",
+		`{{len .RootFS.Layers}} {{json .Config.Entrypoint}} {{index .Config.Labels "org.opencontainers.image.licenses"}}`, image)...)
+	if want := "1 [\"/secretexec\"] Apache-2.0\n"; out != want {
+		t.Errorf("image: layers, entrypoint and licence label %q, want %q", out, want)
 	}
 }

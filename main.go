@@ -5,8 +5,16 @@ package main
 import (
 	"context"
 	"os"
+
+	"github.com/secretexec/secretexec/internal/cli"
+)
+
+// Set at release build time: -ldflags "-X main.version=v1.2.3 -X main.commit=abc1234".
+var (
+	version = ""
+	commit  = ""
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+	os.Exit(cli.Main(context.Background(), cli.Build{Version: version, Commit: commit}, os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
 }

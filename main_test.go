@@ -22,6 +22,8 @@ import (
 	composedotenv "github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/secretexec/secretexec/internal/awstest"
+	"github.com/secretexec/secretexec/internal/cli"
+	"github.com/secretexec/secretexec/internal/proc"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,7 +42,7 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// teeRun is secretexec as built for scripts: run() with its own output also appended to the
+// teeRun is secretexec as built for scripts: cli.Main with its own output also appended to the
 // file named by $SEXTEST_OWN_OUTPUT.
 func teeRun(args []string) int {
 	stdout, stderr := io.Writer(os.Stdout), io.Writer(os.Stderr)
@@ -52,9 +54,9 @@ func teeRun(args []string) int {
 		}
 	}
 	if p := os.Getenv(signalsFileVar); p != "" {
-		signalsCaught = func() { os.WriteFile(p, []byte(strconv.FormatInt(monotonic(), 10)), 0o600) }
+		proc.SignalsCaught = func() { os.WriteFile(p, []byte(strconv.FormatInt(monotonic(), 10)), 0o600) }
 	}
-	return run(context.Background(), args, os.Environ(), stdout, stderr)
+	return cli.Main(context.Background(), cli.Build{}, args, os.Environ(), stdout, stderr)
 }
 
 // signalsFileVar names a file where the test build of secretexec writes when its signal

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/secretexec/secretexec/internal/proc"
+
 	"context"
 	"errors"
 	"fmt"
@@ -298,14 +300,14 @@ func TestWatchOnChangeExit(t *testing.T) {
 	cmd, log := p.watching([]string{"--watch", "1s", "--on-change", "exit", "--ssm-path", "/app/prod"})
 	log.waitStarts(t, 1, 10*time.Second)
 	p.putParam("/app/prod/DB_PASS", "canary-watch-onexit-2")
-	if st := exitStatus(t, cmd, 10*time.Second); st != exitChanged {
-		t.Errorf("exit status %d, want %d", st, exitChanged)
+	if st := exitStatus(t, cmd, 10*time.Second); st != proc.StatusChanged {
+		t.Errorf("exit status %d, want %d", st, proc.StatusChanged)
 	}
 	lines := log.lines()
 	if n := len(log.starts()); n != 1 || !strings.HasPrefix(lines[len(lines)-1], "term ") {
 		t.Errorf("log:\n%s\nwant one start, then the stop", strings.Join(lines, "\n"))
 	}
-	if !regexp.MustCompile(`(?m)^secretexec: DB_PASS changed \(ssm path "/app/prod"\): stopping the command \(pid \d+\) and exiting with status 75 \(--on-change exit\)$`).MatchString(stderrOf(cmd)) {
+	if !regexp.MustCompile(`(?m)^secretexec: DB_PASS changed \(ssm path "/app/prod"\): stopping the command \(pid \d+\) and exiting with status 75, for a restart with the new values$`).MatchString(stderrOf(cmd)) {
 		t.Errorf("stderr:\n%s", stderrOf(cmd))
 	}
 }

@@ -37,19 +37,19 @@ type Decision struct {
 // the resulting environment and one decision per fetched variable, sorted by name then layer.
 // Rules: the last layer that sets a name wins; a fetched value replaces an inherited one
 // unless override is false and the inherited value is not empty. The inherited order is kept
-// and new names are appended sorted; an inherited name given more than once ends up once.
+// and new names are appended sorted; an inherited name given more than once ends up once,
+// with its first value (Unique).
 func Merge(inherited []string, layers []Layer, override bool) ([]string, []Decision) {
 	n := 0
 	for _, l := range layers {
 		n += len(l.Vars)
 	}
+	inherited = Unique(inherited)
 	// Sized up front: this runs at every start, and growing maps is most of its garbage.
 	inh := make(map[string]string, len(inherited))
 	for _, kv := range inherited {
 		k, v, _ := strings.Cut(kv, "=")
-		if _, dup := inh[k]; !dup {
-			inh[k] = v // the first of duplicates is what getenv sees
-		}
+		inh[k] = v
 	}
 	type win struct {
 		layer int
@@ -93,13 +93,8 @@ func Merge(inherited []string, layers []Layer, override bool) ([]string, []Decis
 		}
 	}
 	out := make([]string, 0, len(inherited)+len(final))
-	done := make(map[string]bool, len(inherited))
 	for _, kv := range inherited {
 		k, _, _ := strings.Cut(kv, "=")
-		if done[k] {
-			continue
-		}
-		done[k] = true
 		if nv, ok := final[k]; ok {
 			kv = k + "=" + nv
 		} else if len(k) == len(kv) {
@@ -109,7 +104,7 @@ func Merge(inherited []string, layers []Layer, override bool) ([]string, []Decis
 	}
 	var added []string
 	for k := range final {
-		if !done[k] {
+		if _, ok := inh[k]; !ok {
 			added = append(added, k)
 		}
 	}
@@ -121,7 +116,33 @@ func Merge(inherited []string, layers []Layer, override bool) ([]string, []Decis
 	return out, decisions
 }
 
-// Without returns environ without the variables whose names keep reports true.
+// Unique returns environ with only the first entry of each name. It is the one rule for a
+// name given more than once, wherever secretexec reads an environment: the first is the
+// one getenv sees, so it is the one the command would have seen. Environments rarely hold
+// duplicates, and then environ itself is returned.
+func Unique(environ []string) []string {
+	seen := make(map[string]struct{}, len(environ))
+	var out []string // nil until the first duplicate
+	for i, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, dup := seen[k]; !dup {
+			seen[k] = struct{}{}
+			if out != nil {
+				out = append(out, kv)
+			}
+			continue
+		}
+		if out == nil {
+			out = append(make([]string, 0, len(environ)-1), environ[:i]...)
+		}
+	}
+	if out == nil {
+		return environ
+	}
+	return out
+}
+
+// Without returns environ without the variables whose names drop reports true.
 func Without(environ []string, drop func(name string) bool) []string {
 	out := make([]string, 0, len(environ))
 	for _, kv := range environ {
@@ -132,7 +153,7 @@ func Without(environ []string, drop func(name string) bool) []string {
 	return out
 }
 
-// Lookup returns the first value of name in environ, as getenv does.
+// Lookup returns the value of name in environ: the first, as getenv does (Unique's rule).
 func Lookup(environ []string, name string) (string, bool) {
 	for _, kv := range environ {
 		if k, v, _ := strings.Cut(kv, "="); k == name {
@@ -142,10 +163,10 @@ func Lookup(environ []string, name string) (string, bool) {
 	return "", false
 }
 
-// Pick returns names' values in environ, each as Lookup gives it (the first of a name given
-// twice; "" for a name not there), in one pass over environ: a start writing a thousand
-// variables to --output, or a --watch check comparing them, looks each up once. A name
-// given twice in names comes once, where it first stands.
+// Pick returns names' values in environ, which holds each name once (Unique, or what Merge
+// returns), "" for a name not there, in one pass over environ: a start writing a thousand
+// variables to a file, or a check comparing them, looks each up once. A name given twice in
+// names comes once, where it first stands.
 func Pick(environ []string, names []string) []Var {
 	at := make(map[string]int, len(names))
 	vars := make([]Var, 0, len(names))
@@ -155,11 +176,10 @@ func Pick(environ []string, names []string) []Var {
 			vars = append(vars, Var{Name: name})
 		}
 	}
-	found := make([]bool, len(vars))
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
-		if i, ok := at[k]; ok && !found[i] {
-			vars[i].Value, found[i] = v, true
+		if i, ok := at[k]; ok {
+			vars[i].Value = v
 		}
 	}
 	return vars

@@ -276,9 +276,10 @@ func TestLookup(t *testing.T) {
 	}
 }
 
-// Pick gives each name what Lookup gives it, once per name, in the names' order.
+// Pick gives each name of a Unique environment what Lookup gives it, once per name, in the
+// names' order.
 func TestPick(t *testing.T) {
-	environ := []string{"A=first", "EMPTY=", "EQ=a=b", "A=second", "NOEQ", "Z=z"}
+	environ := Unique([]string{"A=first", "EMPTY=", "EQ=a=b", "A=second", "NOEQ", "Z=z"})
 	names := []string{"EQ", "A", "B", "A", "EMPTY", "NOEQ", "E"}
 	got := Pick(environ, names)
 	var want []Var
@@ -295,5 +296,35 @@ func TestPick(t *testing.T) {
 	}
 	if len(Pick(environ, nil)) != 0 {
 		t.Error("Pick of no names is not empty")
+	}
+}
+
+func TestUnique(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []string
+		want []string
+	}{
+		{"nil", nil, nil},
+		{"no duplicates: the same slice", []string{"A=1", "B=2"}, []string{"A=1", "B=2"}},
+		{"the first of a name wins, order kept", []string{"A=1", "B=2", "A=3", "C=4", "B=5"}, []string{"A=1", "B=2", "C=4"}},
+		{"an entry without = is a name", []string{"NOEQ", "NOEQ=x", "E=", "E=y"}, []string{"NOEQ", "E="}},
+		{"a value is not a name", []string{"A=B=1", "B=2"}, []string{"A=B=1", "B=2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := append([]string(nil), tt.in...)
+			if got := Unique(tt.in); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Unique(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if !reflect.DeepEqual(in, tt.in) {
+				t.Errorf("Unique changed its input: %q", tt.in)
+			}
+		})
+	}
+	for _, kv := range Unique([]string{"A=1", "A=2"}) {
+		if _, v, _ := strings.Cut(kv, "="); v != "1" {
+			t.Errorf("Unique kept %q, want the first A", kv)
+		}
 	}
 }

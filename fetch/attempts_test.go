@@ -13,6 +13,7 @@ import (
 
 	"github.com/secretexec/secretexec/fetch"
 	"github.com/secretexec/secretexec/internal/awstest"
+	"github.com/secretexec/secretexec/internal/cli"
 )
 
 // The client retries, bounds attempts and counts them (retry.go, in the SDK's retry loop);
@@ -137,7 +138,7 @@ func TestFetchFailedCalls(t *testing.T) {
 			if got := errors.As(err, &apiErr); got != (tt.code != "") || got && apiErr.ErrorCode() != tt.code {
 				t.Errorf("errors.As(smithy.APIError) = %v (%v), want code %q", got, apiErr, tt.code)
 			}
-			if hint := se.Hint(); tt.hint == "" && hint != "" || !strings.Contains(hint, tt.hint) {
+			if hint := cli.Hint(se); tt.hint == "" && hint != "" || !strings.Contains(hint, tt.hint) {
 				t.Errorf("hint %q, want one holding %q", hint, tt.hint)
 			}
 			if tt.target != nil && !errors.As(err, tt.target) {

@@ -29,9 +29,9 @@ import (
 
 // Options say how to talk to AWS and what a fetch accepts.
 type Options struct {
-	Region     string        // --region; "" for the SDK's chain, an ARN's region, then instance metadata
-	Retries    int           // attempts per AWS request (--retries)
-	Timeout    time.Duration // --timeout, from which each attempt's limit is derived (AttemptTimeout)
+	Region     string        // "" for the SDK's chain, an ARN's region, then instance metadata
+	Retries    int           // attempts per AWS request
+	Timeout    time.Duration // the whole fetch's deadline, from which each attempt's limit is derived (AttemptTimeout)
 	AppID      string        // the SDK's application id, sent in the User-Agent that CloudTrail records
 	AllowEmpty bool          // an empty path or JSON secret is not an error
 	// Logf, when set, is told the region's origin, each retry and the SDK's own log lines
@@ -46,15 +46,25 @@ type Options struct {
 // SetupError is a problem with the AWS configuration, found before any request: a broken
 // profile, no region or a malformed one, no credentials.
 type SetupError struct {
+	Kind SetupKind
 	Err  error
-	hint string
+	// HopLimit: instance metadata accepted a connection but never answered the token
+	// request, what a container on EC2 sees when the instance's PUT response hop limit is 1.
+	HopLimit bool
 }
 
 func (e *SetupError) Error() string { return e.Err.Error() }
 func (e *SetupError) Unwrap() error { return e.Err }
 
-// Hint says what to do about the error.
-func (e *SetupError) Hint() string { return e.hint }
+// SetupKind says which part of the AWS configuration is wrong.
+type SetupKind int
+
+const (
+	SetupConfig        SetupKind = iota + 1 // the shared files or the profile
+	SetupNoRegion                           // no region anywhere
+	SetupBadRegion                          // a region that is not a region's name
+	SetupNoCredentials                      // no credentials, or none could be retrieved
+)
 
 // imdsTimeout bounds the instance-metadata region probe, and imdsCredsTimeout the first
 // fetch of instance-role credentials, so that a laptop or a container that cannot reach IMDS
@@ -65,8 +75,6 @@ const (
 	imdsCredsTimeout = time.Second
 )
 
-const hopLimitHint = "instance metadata did not answer the token request; from a container on EC2 it needs hop limit 2: aws ec2 modify-instance-metadata-options --instance-id ID --http-put-response-hop-limit 2"
-
 // New loads the SDK's configuration (the standard chain: environment, shared files, web
 // identity, container and instance roles), settles the region, checks its shape and then
 // that credentials exist, so that these problems are reported once, with a hint, before any
@@ -74,7 +82,7 @@ const hopLimitHint = "instance metadata did not answer the token request; from a
 // --region, the SDK's chain, the first ARN among sources and refs, or instance metadata, in
 // that order. Instance metadata is asked only for what is still unknown: given a region and
 // credentials, it is never contacted; when it is, one client asks it for both.
-func New(ctx context.Context, o Options, sources []Source, refs []VarRef) (*Fetcher, error) {
+func New(ctx context.Context, o Options, sources []Source, refs []ref.VarRef) (*Fetcher, error) {
 	var opts []func(*config.LoadOptions) error
 	if o.Logf != nil {
 		// The SDK's own log lines (IMDS fallbacks) are for --verbose only: stderr keeps one
@@ -86,7 +94,7 @@ func New(ctx context.Context, o Options, sources []Source, refs []VarRef) (*Fetc
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, &SetupError{Err: fmt.Errorf("aws configuration: %w", err), hint: "check AWS_PROFILE, AWS_CONFIG_FILE and the profile's settings"}
+		return nil, &SetupError{Kind: SetupConfig, Err: fmt.Errorf("aws configuration: %w", err)}
 	}
 	logf := o.Logf
 	if logf == nil {
@@ -119,14 +127,10 @@ func New(ctx context.Context, o Options, sources []Source, refs []VarRef) (*Fetc
 		}
 	}
 	if cfg.Region == "" {
-		hint := "pass --region us-east-1 (or set AWS_REGION)"
-		if watch.tokenTimedOut() {
-			hint += "; " + hopLimitHint
-		}
-		return nil, &SetupError{Err: errors.New("no AWS region configured"), hint: hint}
+		return nil, &SetupError{Kind: SetupNoRegion, Err: errors.New("no AWS region configured"), HopLimit: watch.tokenTimedOut()}
 	}
 	if !ref.ValidRegion(cfg.Region) {
-		return nil, &SetupError{Err: fmt.Errorf("%q is not a valid AWS region name", cfg.Region), hint: "a region is a lower-case name like us-east-1; check --region, AWS_REGION and the profile"}
+		return nil, &SetupError{Kind: SetupBadRegion, Err: fmt.Errorf("%q is not a valid AWS region name", cfg.Region)}
 	}
 	if cfg.Credentials == nil {
 		return nil, errNoCredentials(nil, false)
@@ -199,15 +203,11 @@ func sdkLogger(logf func(string, ...any)) logging.Logger {
 }
 
 func errNoCredentials(cause error, tokenTimedOut bool) error {
-	hint := "give the task or instance a role, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
-	if tokenTimedOut {
-		hint = hopLimitHint
-	}
 	err := errors.New("no AWS credentials found")
 	if cause != nil {
 		err = fmt.Errorf("no AWS credentials found: %w", cause)
 	}
-	return &SetupError{Err: err, hint: hint}
+	return &SetupError{Kind: SetupNoCredentials, Err: err, HopLimit: tokenTimedOut}
 }
 
 // imdsWatch configures the IMDS client secretexec makes and watches its HTTP requests for

@@ -22,6 +22,7 @@ import (
 
 	"github.com/secretexec/secretexec/fetch"
 	"github.com/secretexec/secretexec/internal/awstest"
+	"github.com/secretexec/secretexec/internal/cli"
 )
 
 // commandFetcher is a Fetcher with the clients the command builds (NewFromConfig), for its
@@ -164,8 +165,8 @@ func TestTLSFailureNotRetried(t *testing.T) {
 	if !strings.Contains(err.Error(), "could not reach AWS: ") || strings.Contains(err.Error(), "attempts") {
 		t.Errorf("error %q", err)
 	}
-	if !strings.Contains(e.Hint(), "certificate is not trusted") {
-		t.Errorf("hint %q", e.Hint())
+	if !strings.Contains(cli.Hint(e), "certificate is not trusted") {
+		t.Errorf("hint %q", cli.Hint(e))
 	}
 	if n := handshakes.Load(); n != 1 || calls.Load() != 0 {
 		t.Errorf("%d connections and %d requests, want one connection", n, calls.Load())

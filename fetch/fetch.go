@@ -81,15 +81,9 @@ type Result struct {
 	Calls  int // AWS requests made for this source (pages), for --verbose
 }
 
-// VarRef is an inherited variable whose value is a reference.
-type VarRef struct {
-	Var string
-	Ref ref.Ref
-}
-
 // Resolved is the value a reference named.
 type Resolved struct {
-	VarRef
+	ref.VarRef
 	Value string
 }
 
@@ -126,7 +120,7 @@ func (f *Fetcher) Fetch(ctx context.Context, sources []Source) ([]Result, error)
 // request fails the others have errorGrace to finish; the errors that are causes come back
 // joined: the sources' in command-line order, then the references' by variable name. Each
 // is an *Error.
-func (f *Fetcher) FetchAll(ctx context.Context, sources []Source, refs []VarRef) ([]Result, []Resolved, error) {
+func (f *Fetcher) FetchAll(ctx context.Context, sources []Source, refs []ref.VarRef) ([]Result, []Resolved, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := f.newPlan(sources, refs)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/internal/cli"
 )
 
 // canary is in every value the fakes return; no error or hint may ever hold it.
@@ -148,8 +149,8 @@ func noCanary(t *testing.T, err error) {
 	var walk func(error)
 	walk = func(err error) {
 		var se *fetch.Error
-		if errors.As(err, &se) && strings.Contains(se.Hint(), canary) {
-			t.Errorf("hint holds a value: %q", se.Hint())
+		if errors.As(err, &se) && strings.Contains(cli.Hint(se), canary) {
+			t.Errorf("hint holds a value: %q", cli.Hint(se))
 		}
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
 			for _, e := range j.Unwrap() {
@@ -277,7 +278,7 @@ func TestFetchPathCollision(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
-	if h := se.Hint(); !strings.Contains(h, "rename one of the keys") {
+	if h := cli.Hint(se); !strings.Contains(h, "rename one of the keys") {
 		t.Errorf("hint %q, want one saying to rename a key", h)
 	}
 }
@@ -335,8 +336,8 @@ func TestFetchPathEmpty(t *testing.T) {
 		t.Errorf("error %q, want %q", err, want)
 	}
 	for _, s := range []string{"--recursive", "--allow-empty", "case-sensitive"} {
-		if !strings.Contains(se.Hint(), s) {
-			t.Errorf("hint %q does not mention %s", se.Hint(), s)
+		if !strings.Contains(cli.Hint(se), s) {
+			t.Errorf("hint %q does not mention %s", cli.Hint(se), s)
 		}
 	}
 
@@ -430,8 +431,8 @@ func TestFetchSecretErrors(t *testing.T) {
 			if err.Error() != tt.want {
 				t.Errorf("error %q, want %q", err, tt.want)
 			}
-			if !strings.Contains(se.Hint(), tt.hint) {
-				t.Errorf("hint %q, want it to hold %q", se.Hint(), tt.hint)
+			if !strings.Contains(cli.Hint(se), tt.hint) {
+				t.Errorf("hint %q, want it to hold %q", cli.Hint(se), tt.hint)
 			}
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("error %v is not %v", err, tt.is)
@@ -477,8 +478,8 @@ func TestFetchSecretBinary(t *testing.T) {
 			if !errors.Is(err, fetch.ErrBinarySecret) {
 				t.Fatalf("error %v, want ErrBinarySecret", err)
 			}
-			if !strings.Contains(se.Hint(), "SecretString") {
-				t.Errorf("hint %q should say to store a SecretString", se.Hint())
+			if !strings.Contains(cli.Hint(se), "SecretString") {
+				t.Errorf("hint %q should say to store a SecretString", cli.Hint(se))
 			}
 		})
 	}
@@ -732,7 +733,7 @@ func TestFetchErrorMapping(t *testing.T) {
 			if err.Error() != tt.want {
 				t.Errorf("error\n got %q\nwant %q", err, tt.want)
 			}
-			hint := se.Hint()
+			hint := cli.Hint(se)
 			if len(tt.hint) == 0 && hint != "" {
 				t.Errorf("hint %q, want none", hint)
 			}

@@ -1,6 +1,8 @@
 package fetch
 
 import (
+	"github.com/secretexec/secretexec/ref"
+
 	"context"
 	"errors"
 	"fmt"
@@ -171,7 +173,7 @@ func (f *Fetcher) getParameters(ctx context.Context, batch []*paramJob) bool {
 	return failed
 }
 
-func (j *paramJob) resolve(vr VarRef) (string, error) {
+func (j *paramJob) resolve(vr ref.VarRef) (string, error) {
 	if j.err != nil {
 		return "", j.err.forRef(vr)
 	}

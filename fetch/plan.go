@@ -40,7 +40,7 @@ func (f *Fetcher) region(arnRegion string) string {
 	return f.Region
 }
 
-func (f *Fetcher) newPlan(sources []Source, refs []VarRef) *plan {
+func (f *Fetcher) newPlan(sources []Source, refs []ref.VarRef) *plan {
 	p := &plan{
 		secrets:   map[secretKey]*secretJob{},
 		srcSecret: make([]*secretJob, len(sources)),
@@ -142,7 +142,7 @@ func ARNRegion(sources []Source) string {
 
 // RefsRegion returns the region of the first reference given as an ARN, for configurations
 // that give no region otherwise.
-func RefsRegion(refs []VarRef) string {
+func RefsRegion(refs []ref.VarRef) string {
 	for _, vr := range refs {
 		if vr.Ref.Region != "" {
 			return vr.Ref.Region

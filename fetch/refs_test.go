@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secretexec/secretexec/fetch"
 	"github.com/secretexec/secretexec/internal/awstest"
 	"github.com/secretexec/secretexec/ref"
 )
@@ -24,20 +23,20 @@ func mustRef(t *testing.T, s string) ref.Ref {
 func TestFetchAllIsConcurrent(t *testing.T) {
 	srv := awstest.New(t)
 	ctx := context.Background()
-	var refs []fetch.VarRef
+	var refs []ref.VarRef
 	for i := range 4 {
 		id := fmt.Sprintf("app/s%d", i)
 		if _, err := srv.CreateSecret(ctx, id, fmt.Sprintf(`{"K":"v%d"}`, i)); err != nil {
 			t.Fatal(err)
 		}
-		refs = append(refs, fetch.VarRef{Var: fmt.Sprintf("S%d", i), Ref: mustRef(t, "sm://"+id+"#K")})
+		refs = append(refs, ref.VarRef{Var: fmt.Sprintf("S%d", i), Ref: mustRef(t, "sm://"+id+"#K")})
 	}
 	for i := range 15 {
 		name := fmt.Sprintf("/app/p%02d", i)
 		if err := srv.PutParameter(ctx, name, fmt.Sprintf("p%d", i), true); err != nil {
 			t.Fatal(err)
 		}
-		refs = append(refs, fetch.VarRef{Var: fmt.Sprintf("P%02d", i), Ref: mustRef(t, "ssm://"+name)})
+		refs = append(refs, ref.VarRef{Var: fmt.Sprintf("P%02d", i), Ref: mustRef(t, "ssm://"+name)})
 	}
 	srv.AddFault(awstest.Fault{Action: "*", Kind: awstest.Slow, Delay: 200 * time.Millisecond})
 	f := commandFetcher(srv.Config())

@@ -72,24 +72,24 @@ var retryGarbled = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
 // https:// endpoint is a plain-HTTP port, or its certificate is not trusted) fails the same
 // way on every attempt, so it is reported at once instead of retried until --timeout.
 var noRetryTLS = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-	if tlsFailure(err) {
+	if TLSRefused(err) {
 		return aws.FalseTernary
 	}
 	return aws.UnknownTernary
 })
 
-// tlsFailure reports whether err is a TLS handshake refused for what the server sent.
-func tlsFailure(err error) bool {
+// TLSRefused reports whether err is a TLS handshake refused for what the server sent.
+func TLSRefused(err error) bool {
 	var cv *tls.CertificateVerificationError
 	var ua x509.UnknownAuthorityError
 	var hn x509.HostnameError
 	var ci x509.CertificateInvalidError
-	return notTLS(err) || errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
+	return NotTLS(err) || errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
 }
 
-// notTLS reports whether err is a TLS handshake answered by something that does not speak
+// NotTLS reports whether err is a TLS handshake answered by something that does not speak
 // TLS (net/http says so with ErrSchemeMismatch when the answer was plain HTTP).
-func notTLS(err error) bool {
+func NotTLS(err error) bool {
 	var rh tls.RecordHeaderError
 	return errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &rh)
 }

@@ -1,6 +1,8 @@
 package fetch
 
 import (
+	"github.com/secretexec/secretexec/ref"
+
 	"context"
 	"errors"
 
@@ -99,7 +101,7 @@ func (f *Fetcher) secretResult(src Source, j *secretJob) (Result, error) {
 
 // resolve gives a reference its value: the whole SecretString, or one key of its JSON
 // object (parsed once for all the references to it).
-func (j *secretJob) resolve(vr VarRef) (string, error) {
+func (j *secretJob) resolve(vr ref.VarRef) (string, error) {
 	if j.err != nil {
 		return "", j.err.forRef(vr)
 	}

@@ -1,7 +1,4 @@
-// Package supervise is secretexec's --init mode: it stays PID 1, runs the command as a child,
-// forwards signals to it, reaps every zombie and reports the child's exit status; in a
-// terminal it keeps the shell's job control working as it does for an exec'd command.
-package supervise
+package proc
 
 import (
 	"context"
@@ -53,8 +50,7 @@ func forwarded() []os.Signal {
 }
 
 // Supervisor is the parent side of --init: the signal registrations, the child subreaper
-// setting and the controlling terminal, held while it runs one command at a time. Run is
-// Start and Wait once; a caller that replaces the command (a restart) calls them again on
+// setting and the controlling terminal, held while it runs one command at a time. A caller that replaces the command (a restart) calls them again on
 // the same Supervisor, which keeps the terminal and the shell's job control right across
 // commands. It does not start goroutines of its own.
 type Supervisor struct {
@@ -116,12 +112,11 @@ func (s *Supervisor) Close() {
 // with this process's stdin, stdout and stderr, in a process group of its own. When this
 // process's group is the foreground group of its controlling terminal (the job is in the
 // foreground), the child's group becomes the foreground group instead, before the command
-// runs (see jobcontrol_linux.go for why). If the command cannot be started, err is
-// fork/exec's error as it is (an errno), for the caller to report and map to an exit status
-// the way it does a failed exec.
+// runs (see jobcontrol_linux.go for why). If the command cannot be started, err is an
+// *ExecError holding fork/exec's errno, as for a failed exec ([Status] maps it).
 func (s *Supervisor) Start(path string, argv, env []string) (*Child, error) {
 	if len(argv) == 0 {
-		return nil, errors.New("supervise: empty argv")
+		return nil, errors.New("proc: empty argv")
 	}
 	attr := &syscall.ProcAttr{
 		Env:   env,
@@ -142,7 +137,7 @@ func (s *Supervisor) Start(path string, argv, env []string) (*Child, error) {
 		if handover {
 			_ = s.tty.setForeground(s.pgrp) // the child may have taken it before its exec failed
 		}
-		return nil, err
+		return nil, &ExecError{Path: path, Err: err}
 	}
 	return &Child{pid: pid}, nil
 }
@@ -205,32 +200,9 @@ func (s *Supervisor) reap(c *Child) (status int, exited bool) {
 		case ws.Exited():
 			status, exited = ws.ExitStatus(), true
 		case ws.Signaled():
-			status, exited = 128+int(ws.Signal()), true
+			status, exited = StatusSignaled(ws.Signal()), true
 		case ws.Stopped():
 			s.followStop(c, ws.StopSignal())
 		}
 	}
-}
-
-// Run starts the command and waits for it: [Supervisor.Start] and [Supervisor.Wait] once,
-// on a Supervisor of its own. It returns the child's exit status, or 128+N when the child
-// was killed by signal N. If the command cannot be started, err is fork/exec's error as it
-// is. When ctx is done first the child is killed (SIGKILL) and reaped, and err is ctx.Err();
-// ctx must therefore not be one that a SIGTERM cancels (signal.NotifyContext), or the child
-// would be killed instead of receiving the forwarded signal.
-func Run(ctx context.Context, path string, argv, env []string) (status int, err error) {
-	if len(argv) == 0 {
-		return 125, errors.New("supervise: empty argv")
-	}
-	s := New()
-	defer s.Close()
-	c, err := s.Start(path, argv, env)
-	if err != nil {
-		return 0, err // the caller names the command and maps the errno, as for exec
-	}
-	if status, err = s.Wait(ctx, c); err != nil {
-		_ = c.Signal(unix.SIGKILL)
-		status, _ = s.Wait(context.Background(), c)
-	}
-	return status, ctx.Err() // nil unless ctx ended, killing the child or racing its exit
 }

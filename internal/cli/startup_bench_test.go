@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // against the emulator: what a CPU profile of secretexec's own start-up work looks like,
 // package initialisation and process start aside (for those see bench/README.md).
 //
-//	go test -run '^$' -bench Startup -cpuprofile cpu.out && go tool pprof -top cpu.out
+//	go test -run '^$' -bench Startup -cpuprofile cpu.out ./internal/cli && go tool pprof -top cpu.out
 func BenchmarkStartup(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("params=%d", n), func(b *testing.B) {
@@ -40,7 +40,7 @@ func BenchmarkStartup(b *testing.B) {
 			}
 			b.ResetTimer()
 			for b.Loop() {
-				if code := run(context.Background(), []string{"--dry-run", "--ssm-path", "/bench"}, environ, io.Discard, io.Discard); code != 0 {
+				if code := Main(context.Background(), Build{}, []string{"--dry-run", "--ssm-path", "/bench"}, environ, io.Discard, io.Discard); code != 0 {
 					b.Fatalf("exit status %d", code)
 				}
 			}

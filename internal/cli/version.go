@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -6,14 +6,10 @@ import (
 	"runtime/debug"
 )
 
-// Set at release build time: -ldflags "-X main.version=v1.2.3 -X main.commit=abc1234".
-var (
-	version = ""
-	commit  = ""
-)
-
-func versionString() string {
-	v, c := version, commit
+// versionString is --version's line: the release build's version and commit, else what the
+// Go toolchain stamped.
+func versionString(b Build) string {
+	v, c := b.Version, b.Commit
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if v == "" && bi.Main.Version != "" {
 			v = bi.Main.Version // "go install ...@v1.2.3" stamps it
@@ -39,9 +35,9 @@ func versionString() string {
 // appID is the SDK's application id, which goes into the User-Agent of every AWS request as
 // "app/secretexec-VERSION"; CloudTrail records it, so an audit can tell secretexec's reads
 // from other tools'. (The SDK would turn a "/" into "-" itself.)
-func appID() string {
-	if version == "" {
+func appID(b Build) string {
+	if b.Version == "" {
 		return "secretexec"
 	}
-	return "secretexec-" + version
+	return "secretexec-" + b.Version
 }

@@ -1,4 +1,4 @@
-package supervise
+package proc
 
 import (
 	"bufio"
@@ -23,7 +23,7 @@ func sh(t *testing.T, script string) (int, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return Run(ctx, "/bin/sh", []string{"sh", "-c", script}, os.Environ())
+	return runOnce(ctx, "/bin/sh", []string{"sh", "-c", script}, os.Environ())
 }
 
 func TestExitStatusPassesThrough(t *testing.T) {
@@ -47,7 +47,7 @@ func TestKilledChildIs128PlusN(t *testing.T) {
 func TestArgv0KeptAndEnvPassed(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	ctx := context.Background()
-	got, err := Run(ctx, "/bin/sh", []string{"custom-argv0", "-c", `printf '%s|%s' "$0" "$PROBE" > "$OUT"`},
+	got, err := runOnce(ctx, "/bin/sh", []string{"custom-argv0", "-c", `printf '%s|%s' "$0" "$PROBE" > "$OUT"`},
 		[]string{"PROBE=v a$l", "OUT=" + out})
 	if err != nil || got != 0 {
 		t.Fatalf("status %d, err %v", got, err)
@@ -72,7 +72,7 @@ func TestStartFailures(t *testing.T) {
 		{notExec, syscall.EACCES},
 		{dir, syscall.EACCES},
 	} {
-		_, err := Run(context.Background(), tc.path, []string{"x"}, nil)
+		_, err := runOnce(context.Background(), tc.path, []string{"x"}, nil)
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: err %v; want %v", tc.path, err, tc.want)
 		}
@@ -201,7 +201,7 @@ func TestContextCancelKillsChild(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	got, err := Run(ctx, "/bin/sh", []string{"sh", "-c", "trap '' TERM; exec sleep 30"}, nil)
+	got, err := runOnce(ctx, "/bin/sh", []string{"sh", "-c", "trap '' TERM; exec sleep 30"}, nil)
 	if !errors.Is(err, context.DeadlineExceeded) || got != 128+int(unix.SIGKILL) {
 		t.Errorf("status %d, err %v; want 137 and DeadlineExceeded", got, err)
 	}

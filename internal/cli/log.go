@@ -1,7 +1,6 @@
-package main
+package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -18,21 +17,7 @@ type logger struct {
 	mu      sync.Mutex // --watch's checks log from their own goroutine
 }
 
-// hinter is an error that knows what the user should do about it.
-type hinter interface{ Hint() string }
-
-type hintError struct {
-	err  error
-	hint string
-}
-
-func (e *hintError) Error() string { return e.err.Error() }
-func (e *hintError) Unwrap() error { return e.err }
-func (e *hintError) Hint() string  { return e.hint }
-
-func (u *usageError) Hint() string { return u.hint }
-
-// fail prints an error and every hint found along its chain (joined errors each get theirs).
+// fail prints an error and its hint (joined errors each get theirs).
 func (l *logger) fail(err error) {
 	var errs []error
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
@@ -43,11 +28,10 @@ func (l *logger) fail(err error) {
 	printed := map[string]bool{}
 	for _, e := range errs {
 		l.line("error", e.Error())
-		var h hinter
 		// Many references to one missing secret fail alike: say what to do once.
-		if errors.As(e, &h) && h.Hint() != "" && !printed[h.Hint()] {
-			printed[h.Hint()] = true
-			l.line("hint", h.Hint())
+		if h := Hint(e); h != "" && !printed[h] {
+			printed[h] = true
+			l.line("hint", h)
 		}
 	}
 }
@@ -85,3 +69,21 @@ func (l *logger) line(kind, msg string) {
 	io.WriteString(l.w, b.String())
 	l.mu.Unlock()
 }
+
+// brief is an error and its hint on one line, for a warning.
+func brief(err error) string {
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	if h := Hint(err); h != "" {
+		return msg + " (" + h + ")"
+	}
+	return msg
+}
+
+// watchLog is the logger as the watch loop sees it.
+type watchLog struct{ *logger }
+
+func (l watchLog) Infof(format string, args ...any)    { l.infof(format, args...) }
+func (l watchLog) Warnf(format string, args ...any)    { l.warnf(format, args...) }
+func (l watchLog) Verbosef(format string, args ...any) { l.verbosef(format, args...) }
+func (l watchLog) Error(err error)                     { l.fail(err) }
+func (l watchLog) Brief(err error) string              { return brief(err) }

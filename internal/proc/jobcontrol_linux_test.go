@@ -1,4 +1,4 @@
-package supervise
+package proc
 
 import (
 	"bytes"
@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 		path, err := exec.LookPath(os.Args[1])
 		if err == nil {
 			var status int
-			if status, err = Run(context.Background(), path, os.Args[1:], os.Environ()); err == nil {
+			if status, err = runOnce(context.Background(), path, os.Args[1:], os.Environ()); err == nil {
 				os.Exit(status)
 			}
 		}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
 )
 
@@ -26,14 +27,15 @@ func FuzzParseConfig(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, args, environ string) {
 		a, e := split0(args), split0(environ)
+		e = env.Unique(e)
 		c, err := parseConfig(a, e)
 		c2, err2 := parseConfig(a, e)
 		if (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() || !reflect.DeepEqual(c, c2) {
 			t.Fatalf("not deterministic: %v / %v", err, err2)
 		}
 		if err != nil {
-			var ue *usageError
-			if !errors.As(err, &ue) {
+			var he *hintError
+			if !errors.As(err, &he) || !he.usage {
 				t.Fatalf("error %q (%T) is not a usage error", err, err)
 			}
 			return

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"crypto/x509"
@@ -14,8 +14,8 @@ var fallbackRoots = sync.OnceFunc(installFallbackRoots)
 
 // installFallbackRoots gives TLS the bundled Mozilla roots when the system has none, as in a
 // FROM-scratch image. It does what golang.org/x/crypto/x509roots/fallback does in its init,
-// but only when needed: parsing the bundle costs every start time and heap (bench/README.md,
-// change 2), which a system with a CA store never uses, since Go prefers the system roots.
+// but only when needed: parsing the bundle costs every start time and heap (bench/README.md
+// has the figures), which a system with a CA store never uses, since Go prefers the system roots.
 // The files are the ones crypto/x509 reads on Linux; a store is taken to exist if one of
 // them is non-empty.
 func installFallbackRoots() {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/internal/proc"
+	"github.com/secretexec/secretexec/internal/watch"
 	"github.com/secretexec/secretexec/ref"
 )
 
@@ -45,18 +47,6 @@ type config struct {
 	help        bool
 	disable     bool
 	command     []string
-}
-
-// usageError is a mistake on the command line or in a SECRETEXEC_* variable.
-type usageError struct {
-	msg  string
-	hint string
-}
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(hint, format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...), hint: hint}
 }
 
 // sourceList collects --ssm-path and --secret-id in command-line order, both into one list.
@@ -118,19 +108,19 @@ func checkSecretID(id string) error {
 	return nil
 }
 
-// onChange is what --watch does when a check finds a change: restart the command (the zero
-// value), exit, or rewrite --output and send the command sig.
+// onChange is --on-change: what a change does to the command (restart, the zero value;
+// exit; or a signal).
 type onChange struct {
-	exit bool
-	sig  syscall.Signal
+	action watch.Action
+	sig    syscall.Signal // for watch.Signal
 }
 
 func (o *onChange) String() string {
-	switch {
-	case o.exit:
+	switch o.action {
+	case watch.Exit:
 		return "exit"
-	case o.sig != 0:
-		return sigName(o.sig)
+	case watch.Signal:
+		return proc.SignalName(o.sig)
 	}
 	return "restart"
 }
@@ -141,7 +131,7 @@ func (o *onChange) Set(v string) error {
 		*o = onChange{}
 		return nil
 	case "exit":
-		*o = onChange{exit: true}
+		*o = onChange{action: watch.Exit}
 		return nil
 	}
 	s, err := parseSignal(v)
@@ -149,9 +139,9 @@ func (o *onChange) Set(v string) error {
 		return fmt.Errorf("want restart, exit or a signal such as SIGHUP: %w", err)
 	}
 	if s == syscall.SIGKILL || s == syscall.SIGSTOP {
-		return fmt.Errorf("%s cannot be handled: use restart", sigName(s))
+		return fmt.Errorf("%s cannot be handled: use restart", proc.SignalName(s))
 	}
-	*o = onChange{sig: s}
+	*o = onChange{action: watch.Signal, sig: s}
 	return nil
 }
 
@@ -159,7 +149,7 @@ func (o *onChange) Set(v string) error {
 type signalFlag syscall.Signal
 
 func (f *signalFlag) String() string {
-	return sigName(syscall.Signal(*f))
+	return proc.SignalName(syscall.Signal(*f))
 }
 
 func (f *signalFlag) Set(v string) error {
@@ -225,6 +215,7 @@ func newFlagSet(c *config) (*flag.FlagSet, map[string]*sourceList, *error) {
 }
 
 // parseConfig reads the command line, then each SECRETEXEC_* twin of a flag not given.
+// environ holds each name once (env.Unique).
 func parseConfig(args, environ []string) (*config, error) {
 	c := &config{}
 	fs, lists, setErr := newFlagSet(c)
@@ -233,9 +224,9 @@ func parseConfig(args, environ []string) (*config, error) {
 			c.help = true
 			return c, nil
 		}
-		var ue *usageError
-		if errors.As(*setErr, &ue) {
-			return nil, ue
+		var he *hintError
+		if errors.As(*setErr, &he) {
+			return nil, he
 		}
 		return nil, usagef("run secretexec --help for the flags", "%s", strings.TrimPrefix(err.Error(), "invalid value "))
 	}
@@ -243,14 +234,12 @@ func parseConfig(args, environ []string) (*config, error) {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 
-	// One pass over the environment for the SECRETEXEC_* variables; the first of a name
-	// given twice counts, as it is the one getenv sees.
+	// One pass over the environment (each name once: env.Unique) for the SECRETEXEC_*
+	// variables.
 	twins := map[string]string{}
 	for _, kv := range environ {
 		if name, v, _ := strings.Cut(kv, "="); strings.HasPrefix(name, envPrefix) {
-			if _, dup := twins[name]; !dup {
-				twins[name] = v
-			}
+			twins[name] = v
 		}
 	}
 
@@ -373,7 +362,7 @@ func (c *config) check() error {
 			return usagef("secretexec --watch 5m [flags] -- COMMAND [ARG...]", "--watch needs a command")
 		}
 	}
-	if c.onChange.sig != 0 && c.output == "" {
+	if c.onChange.action == watch.Signal && c.output == "" {
 		return usagef("--on-change "+c.onChange.String()+" tells the command to re-read --output FILE; without a file, use --on-change restart", "--on-change %s needs --output", c.onChange.String())
 	}
 	if c.stopTimeout <= 0 {

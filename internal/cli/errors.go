@@ -1,0 +1,243 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/secretexec/secretexec/env"
+	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/internal/proc"
+	"github.com/secretexec/secretexec/ref"
+)
+
+// hintError is the one error-with-a-hint type: what went wrong and what to do about it.
+// The packages below the command return typed errors holding facts; the command's own
+// mistakes (usage) and its wrapping of others' errors are hintErrors; Hint turns either into
+// advice, naming the flags to use.
+type hintError struct {
+	err   error
+	hint  string
+	usage bool // a mistake on the command line or in a SECRETEXEC_* variable
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+
+// usagef is a usage error: a mistake on the command line or in a SECRETEXEC_* variable.
+func usagef(hint, format string, args ...any) error {
+	return &hintError{err: fmt.Errorf(format, args...), hint: hint, usage: true}
+}
+
+// withHint is err with hint, unless hint is empty.
+func withHint(err error, hint string) error {
+	if hint == "" {
+		return err
+	}
+	return &hintError{err: err, hint: hint}
+}
+
+// Hint says what the user should do about err, or "": the hint a hintError in its chain
+// carries, else the advice for the facts of the typed error it holds.
+func Hint(err error) string {
+	var he *hintError
+	if errors.As(err, &he) && he.hint != "" {
+		return he.hint
+	}
+	var fe *fetch.Error
+	var se *fetch.SetupError
+	var xe *proc.ExecError
+	var nf *proc.NotFoundError
+	var ne *env.NULError
+	var re *ref.ScanError
+	switch {
+	case errors.As(err, &fe):
+		return fetchHint(fe)
+	case errors.As(err, &se):
+		return setupHint(se)
+	case errors.As(err, &nf):
+		if nf.Name == "" {
+			return "give the command after --"
+		}
+		return "check the command name and PATH, or give its full path"
+	case errors.As(err, &xe):
+		return execHint(xe)
+	case errors.As(err, &ne):
+		return "remove the NUL byte from the value in AWS; without a command, --output FILE --format json can hold it"
+	case errors.As(err, &re):
+		return refHint
+	}
+	return ""
+}
+
+// refHint lists the accepted reference forms, after a malformed one.
+const refHint = "references are ssm://NAME or ssm://ARN with an optional :VERSION or :LABEL " +
+	"(a hierarchical NAME starts with /: ssm:///app/prod/DB_PASS), " +
+	"sm://ID or sm://ID#JSON_KEY (ID a secret name or ARN), and with --resolve-arns the ECS " +
+	"valueFrom ARNs arn:aws:ssm:REGION:ACCOUNT:parameter/NAME and " +
+	"arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME[:JSON_KEY:VERSION_STAGE:VERSION_ID]"
+
+const hopLimitHint = "instance metadata did not answer the token request; from a container on EC2 it needs hop limit 2: aws ec2 modify-instance-metadata-options --instance-id ID --http-put-response-hop-limit 2"
+
+func setupHint(e *fetch.SetupError) string {
+	switch e.Kind {
+	case fetch.SetupConfig:
+		return "check AWS_PROFILE, AWS_CONFIG_FILE and the profile's settings"
+	case fetch.SetupNoRegion:
+		if e.HopLimit {
+			return "pass --region us-east-1 (or set AWS_REGION); " + hopLimitHint
+		}
+		return "pass --region us-east-1 (or set AWS_REGION)"
+	case fetch.SetupBadRegion:
+		return "a region is a lower-case name like us-east-1; check --region, AWS_REGION and the profile"
+	case fetch.SetupNoCredentials:
+		if e.HopLimit {
+			return hopLimitHint
+		}
+		return "give the task or instance a role, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
+	}
+	return ""
+}
+
+func execHint(e *proc.ExecError) string {
+	switch {
+	case errors.Is(e.Err, unix.ENOENT):
+		return "for a script, check that the interpreter on its #! line exists in the image"
+	case errors.Is(e.Err, unix.EACCES), errors.Is(e.Err, unix.EPERM):
+		return "make it executable (chmod +x) and check that its file system is not mounted noexec"
+	case errors.Is(e.Err, unix.ENOEXEC):
+		return "a script needs a #! line; a binary must be built for this architecture"
+	}
+	return ""
+}
+
+// fetchHint says what to do about a failed source or reference.
+func fetchHint(e *fetch.Error) string {
+	var r ref.Ref
+	if e.Ref != nil {
+		r = e.Ref.Ref
+	}
+	switch {
+	case errors.Is(e.Err, fetch.ErrEmptyPath):
+		return "check the path (names are case-sensitive and start with /); parameters nested deeper need --recursive; --allow-empty accepts an empty path"
+	case errors.Is(e.Err, fetch.ErrEmptySecret):
+		return "--allow-empty accepts a secret with no keys"
+	case errors.Is(e.Err, fetch.ErrBinarySecret):
+		return "secretexec reads SecretString only; store the value as a string (base64 if it must be binary)"
+	case errors.Is(e.Err, fetch.ErrParameterNotFound):
+		what := "the name (case-sensitive, a hierarchical name starts with /)"
+		if r.Version != 0 || r.Label != "" {
+			what = "the name and that the version or label exists"
+		}
+		return fmt.Sprintf("check %s and the region (%s); a parameter shared from another account needs its full ARN", what, regionOr(e.Region))
+	case errors.Is(e.Err, fetch.ErrNoKey):
+		return fmt.Sprintf("check the key's spelling (keys are case-sensitive); %s%s without a key takes the whole secret", ref.FormSM, r.ID)
+	}
+	var ce *fetch.CollisionError
+	if errors.As(e.Err, &ce) {
+		return "rename one of the keys; characters outside [A-Za-z0-9_] become _"
+	}
+	var re *fetch.ReservedError
+	if errors.As(e.Err, &re) {
+		return "SECRETEXEC_* variables configure secretexec and are never fetched: rename the key, and check who may write it"
+	}
+	var je *fetch.JSONError
+	if errors.As(e.Err, &je) {
+		if e.Ref != nil {
+			return fmt.Sprintf("only a JSON object has keys; %s%s without a key takes the whole secret", ref.FormSM, r.ID)
+		}
+		return fmt.Sprintf("to put a plain (non-JSON) secret in one variable, bind it: --secret-id NAME=%s", e.Source.SecretID)
+	}
+	switch {
+	case fetch.NotTLS(e.Err):
+		return "the endpoint does not speak TLS: a plain-HTTP endpoint needs an http:// URL (AWS_ENDPOINT_URL, the profile's endpoint_url, HTTPS_PROXY)"
+	case fetch.TLSRefused(e.Err):
+		return "the endpoint's certificate is not trusted: behind a TLS-inspecting proxy, give its CA (AWS_CA_BUNDLE, or the image's CA store)"
+	}
+	secretID := e.SecretID()
+	if key, ok := fetch.KMSDenied(e.Err); ok {
+		switch {
+		case key != "":
+			return fmt.Sprintf("the role needs kms:Decrypt on %s, the key that encrypts these values", key)
+		case secretID != "":
+			return fmt.Sprintf("the role needs kms:Decrypt on the secret's KMS key (KmsKeyId in: aws secretsmanager describe-secret --secret-id %s)", secretID)
+		}
+		return "the role needs kms:Decrypt on the KMS key of the SecureString parameters"
+	}
+	code := e.Code()
+	switch {
+	case e.Ref != nil && r.Kind == ref.SSM:
+		if code == "AccessDeniedException" {
+			return fmt.Sprintf("the role needs ssm:GetParameters on %s, and kms:Decrypt on the key of a SecureString parameter", paramResource(r, e.Region))
+		}
+		return commonHint(code)
+	case e.Ref == nil && e.Source.Kind == fetch.SSMPath:
+		switch code {
+		case "AccessDeniedException":
+			// GetParametersByPath is authorized against the path itself, not the parameters.
+			return fmt.Sprintf("the role needs ssm:GetParametersByPath on arn:aws:ssm:%s:*:parameter%s, and kms:Decrypt on the key of SecureString parameters", regionOr(e.Region), e.Source.Path)
+		case "ValidationException":
+			return "a path is /-separated, starts with /, and has at most 15 levels"
+		}
+		return commonHint(code)
+	}
+	switch code {
+	case "AccessDeniedException":
+		return fmt.Sprintf("the role needs secretsmanager:GetSecretValue on %s, and kms:Decrypt on the secret's key if it is a customer managed key", secretResource(secretID, e.Region))
+	case "ResourceNotFoundException":
+		if r.VersionStage != "" || r.VersionID != "" {
+			return fmt.Sprintf("no secret with this name or ARN in region %s, or it has no version with this stage or id", regionOr(e.Region))
+		}
+	}
+	return secretHint(code, e.Region)
+}
+
+// secretHint says what to do about a Secrets Manager error code.
+func secretHint(code, region string) string {
+	switch code {
+	case "DecryptionFailure":
+		return "the role needs kms:Decrypt on the secret's KMS key (with kms:ViaService secretsmanager.<region>.amazonaws.com)"
+	case "ResourceNotFoundException":
+		return fmt.Sprintf("no secret with this name or ARN in region %s; check the spelling (names are case-sensitive) and --region", regionOr(region))
+	case "InvalidRequestException":
+		return "the secret may be scheduled for deletion; restore it with aws secretsmanager restore-secret"
+	}
+	return commonHint(code)
+}
+
+// commonHint says what to do about an error code any AWS service may answer with.
+func commonHint(code string) string {
+	switch code {
+	case "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "ExpiredTokenException", "SignatureDoesNotMatch":
+		return "the AWS credentials are invalid or expired; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or the role"
+	case "ThrottlingException", "TooManyUpdates", "ThrottledException", "RequestLimitExceeded":
+		return "AWS throttled the requests; raise --timeout or --retries, or stagger the starts"
+	}
+	return ""
+}
+
+func regionOr(r string) string {
+	if r == "" {
+		return "*"
+	}
+	return r
+}
+
+// paramResource is the IAM resource of the parameter a reference names.
+func paramResource(r ref.Ref, region string) string {
+	if strings.HasPrefix(r.ID, "arn:") {
+		return r.ID
+	}
+	return fmt.Sprintf("arn:aws:ssm:%s:*:parameter/%s", regionOr(region), strings.TrimPrefix(r.Name, "/"))
+}
+
+// secretResource is the IAM resource for a secret id: a full ARN as is, otherwise the name
+// with the 6-character suffix AWS adds to every secret ARN.
+func secretResource(id, region string) string {
+	if strings.HasPrefix(id, "arn:") {
+		return id
+	}
+	return fmt.Sprintf("arn:aws:secretsmanager:%s:*:secret:%s-??????", regionOr(region), id)
+}

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"context"
+	"math/rand/v2"
+	"syscall"
+
+	"github.com/secretexec/secretexec/internal/proc"
+	"github.com/secretexec/secretexec/internal/watch"
+)
+
+// supervise starts the command as a child (--init, --watch), delivers the signals held while
+// fetching, and supervises it until it exits; with --watch, the watch loop does, checking the
+// sources meanwhile.
+func (s *start) supervise(ctx context.Context, sv *proc.Supervisor) (int, error) {
+	c := s.c
+	s.lg.verbosef("start %s as a child (--init)", s.path)
+	child, err := sv.Start(s.path, c.command, s.fx.merged)
+	if err != nil {
+		return 0, err
+	}
+	for _, sig := range s.ints.Held() {
+		s.lg.verbosef("%s arrived before the command started: delivered to it (pid %d)", proc.SignalName(sig), child.Pid())
+		_ = child.Signal(sig.(syscall.Signal))
+	}
+	if c.watch == 0 || s.f == nil {
+		if c.watch > 0 {
+			s.lg.warnf("--watch: nothing to watch")
+		}
+		status, _ := sv.Wait(ctx, child)
+		return status, nil
+	}
+	cfg := watch.Config{
+		Every:       c.watch,
+		Action:      c.onChange.action,
+		Signal:      c.onChange.sig,
+		StopSignal:  c.stopSignal,
+		StopTimeout: c.stopTimeout,
+		What:        watched(c, s.refs),
+		Output:      c.output,
+		Check:       s.check,
+		Clock:       watch.RealClock{},
+		Rand:        rand.Int64N,
+		Log:         watchLog{s.lg},
+	}
+	if c.output != "" {
+		cfg.Commit = func(ctx context.Context, st watch.State) error {
+			// The fetched names are From's: every variable a source or reference set.
+			names := make([]string, 0, len(st.From))
+			for name := range st.From {
+				names = append(names, name)
+			}
+			_, err := writeOutput(ctx, c, st.Env, names)
+			return err
+		}
+	}
+	first := watch.State{Env: s.fx.merged, Path: s.path, From: s.fx.from}
+	return watch.Run(ctx, cfg, supervisor{sv: sv, argv: c.command}, child, first), nil
+}
+
+// check fetches everything again, as at start, within --timeout, and resolves the command in
+// the new environment: what would stop the new command from starting is a failed check too,
+// and the running one is kept.
+func (s *start) check(ctx context.Context) (watch.State, error) {
+	c := s.c
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	fx, err := fetchMerge(ctx, c, s.f, s.refs, s.base, nil)
+	if err != nil {
+		return watch.State{}, timeoutErr(ctx, c, err)
+	}
+	path, err := checkCommand(c.command, fx.merged)
+	if err != nil {
+		return watch.State{}, err
+	}
+	return watch.State{Env: fx.merged, Path: path, From: fx.from}, nil
+}
+
+// supervisor is *proc.Supervisor as the watch loop sees it, for one command line.
+type supervisor struct {
+	sv   *proc.Supervisor
+	argv []string
+}
+
+func (a supervisor) Start(path string, env []string) (watch.Process, error) {
+	child, err := a.sv.Start(path, a.argv, env)
+	if err != nil {
+		return nil, err
+	}
+	return child, nil
+}
+
+func (a supervisor) Wait(ctx context.Context, p watch.Process) (int, error) {
+	return a.sv.Wait(ctx, p.(*proc.Child))
+}
+
+func (a supervisor) OnForward(f func(syscall.Signal)) { a.sv.Forwarded = f }

@@ -1,0 +1,29 @@
+//go:build !linux
+
+package proc
+
+import (
+	"context"
+	"errors"
+	"syscall"
+)
+
+var errUnsupported = errors.New("supervising a command is only supported on Linux")
+
+// Supervisor is only implemented on Linux, where containers run; elsewhere Start fails.
+type Supervisor struct{ Forwarded func(syscall.Signal) }
+
+// Child is a command started by [Supervisor.Start].
+type Child struct{}
+
+func New() *Supervisor       { return &Supervisor{} }
+func (s *Supervisor) Close() {}
+func (s *Supervisor) Start(path string, argv, env []string) (*Child, error) {
+	return nil, errUnsupported
+}
+func (s *Supervisor) Wait(ctx context.Context, c *Child) (int, error) {
+	return StatusFailure, errUnsupported
+}
+func (c *Child) Pid() int                             { return 0 }
+func (c *Child) Signal(sig syscall.Signal) error      { return errUnsupported }
+func (c *Child) SignalGroup(sig syscall.Signal) error { return errUnsupported }

@@ -1,0 +1,334 @@
+// Package watch is the rotation loop: while a supervised command runs, it checks the sources
+// every so often and applies a change by restarting the command, stopping it, or signalling
+// it. Its collaborators (the supervisor, the check, the clock, the random source, the log)
+// are parameters, so its logic is tested without processes or real time.
+package watch
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/secretexec/secretexec/env"
+	"github.com/secretexec/secretexec/internal/proc"
+)
+
+// Process is a running command.
+type Process interface {
+	Pid() int
+	Signal(sig syscall.Signal) error      // to the command alone
+	SignalGroup(sig syscall.Signal) error // to its process group
+}
+
+// Supervisor starts and waits for commands; *proc.Supervisor behind a small adapter.
+type Supervisor interface {
+	// Start starts the command at path with environment env.
+	Start(path string, env []string) (Process, error)
+	// Wait forwards signals to p and returns its exit status once it has exited, or
+	// ctx.Err() when ctx ends first (p then keeps running).
+	Wait(ctx context.Context, p Process) (status int, err error)
+	// OnForward sets what Wait calls after passing a signal on to the command.
+	OnForward(func(syscall.Signal))
+}
+
+// Clock is time as the loop sees it: time.After in production.
+type Clock interface {
+	After(d time.Duration) <-chan time.Time
+}
+
+// RealClock is the wall clock.
+type RealClock struct{}
+
+// After is time.After.
+func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Logger is where the loop says what it does. Nothing passed to it holds a value.
+type Logger interface {
+	Infof(format string, args ...any)
+	Warnf(format string, args ...any)
+	Verbosef(format string, args ...any)
+	// Error reports a command that could not be started.
+	Error(err error)
+	// Brief is err, and what to do about it, on one line, for a warning.
+	Brief(err error) string
+}
+
+// State is one fetch merged into the environment: what a command is started with.
+type State struct {
+	Env  []string          // the command's whole environment
+	Path string            // the command, as looked up in Env's PATH
+	From map[string]string // where each fetched variable's value comes from, by name
+}
+
+// Action is what a change does to the command.
+type Action int
+
+const (
+	Restart Action = iota // stop the command, start it again with the new environment
+	Exit                  // stop the command and end with proc.StatusChanged
+	Signal                // commit the change (the output file) and send the command a signal
+)
+
+// Config is the loop's settings and collaborators.
+type Config struct {
+	Every       time.Duration  // the interval between checks
+	Action      Action         // what a change does
+	Signal      syscall.Signal // for Action Signal
+	StopSignal  syscall.Signal // how a command is stopped
+	StopTimeout time.Duration  // SIGKILL to its group after this long
+	What        string         // what is watched, for messages ("2 sources")
+	Output      string         // the file Commit writes, for messages; "" for none
+
+	// Check fetches everything again and resolves the command in the new environment.
+	Check func(ctx context.Context) (State, error)
+	// Commit, when set, is done before a change is applied (the output file rewritten); an
+	// error leaves the change unapplied, and the next check finds it again.
+	Commit func(ctx context.Context, s State) error
+
+	Clock Clock
+	Rand  func(n int64) int64 // a uniform number in [0, n), as math/rand/v2's Int64N
+	Log   Logger
+}
+
+// watcher is the loop's state. Everything but check runs on Run's goroutine.
+type watcher struct {
+	c        Config
+	sv       Supervisor
+	child    Process
+	snap     snapshot
+	stopping bool // a signal that stops secretexec was passed on: no command starts after it
+	failing  bool // the last check failed (one warning per streak)
+}
+
+type checkResult struct {
+	st  State
+	err error
+}
+
+// Run supervises child, started with first, until it exits, and checks every c.Every
+// meanwhile. A check that fails changes nothing; the command's own exit ends Run with the
+// command's status; once a signal that stops secretexec has gone to the command, no change
+// replaces it and only its exit ends Run.
+func Run(ctx context.Context, c Config, sv Supervisor, child Process, first State) int {
+	w := &watcher{c: c, sv: sv, child: child, snap: newSnapshot(first)}
+	sv.OnForward(func(sig syscall.Signal) {
+		if slices.Contains(proc.StopSignals, os.Signal(sig)) {
+			w.stopping = true
+		}
+	})
+	ctx, cancel := context.WithCancel(ctx) // no check outlives the command
+	defer cancel()
+	results := make(chan checkResult, 1) // one check at a time: a send never blocks
+	after := func(d time.Duration) {
+		go func() {
+			select {
+			case <-c.Clock.After(d):
+			case <-ctx.Done():
+				return
+			}
+			st, err := c.Check(ctx)
+			results <- checkResult{st, err}
+		}()
+	}
+	d := w.next(true)
+	c.Log.Verbosef("watching %s every %s; the first check in %s", c.What, c.Every, d.Round(time.Millisecond))
+	after(d)
+	for {
+		status, r, exited := w.waitFor(results)
+		if exited {
+			return status
+		}
+		if code, done := w.apply(ctx, r); done {
+			return code
+		}
+		after(w.next(false))
+	}
+}
+
+// next is the wait before a check: the first at a random point of the first interval,
+// later ones the interval ±10%, so that a fleet started together checks, and restarts,
+// spread over an interval rather than in step.
+func (w *watcher) next(first bool) time.Duration {
+	every := w.c.Every
+	if first {
+		return time.Duration(w.c.Rand(int64(every))) + 1
+	}
+	return every*9/10 + time.Duration(w.c.Rand(int64(every/5)+1))
+}
+
+// waitFor supervises the command until it exits (exited, with its status) or a check's
+// result arrives on results.
+func (w *watcher) waitFor(results <-chan checkResult) (status int, r checkResult, exited bool) {
+	wctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan checkResult, 1)
+	go func() {
+		select {
+		case r := <-results:
+			got <- r
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	status, err := w.sv.Wait(wctx, w.child)
+	if err == nil {
+		return status, checkResult{}, true
+	}
+	return 0, <-got, false
+}
+
+// apply acts on a check's result: nothing on a failure (one warning per streak) or when
+// nothing changed; else the change is committed and the command restarted, stopped or
+// signalled. done says Run is to end with code.
+func (w *watcher) apply(ctx context.Context, r checkResult) (code int, done bool) {
+	if w.stopping {
+		// A signal to stop went to the command, which has not exited yet: it is not
+		// restarted, signalled or replaced any more; only its exit ends secretexec.
+		return 0, false
+	}
+	if r.err != nil {
+		if !w.failing {
+			w.failing = true
+			w.c.Log.Warnf("a check of the sources failed; the command (pid %d) keeps running and the next check is in about %s: %s",
+				w.child.Pid(), w.c.Every, w.c.Log.Brief(r.err))
+		} else {
+			w.c.Log.Verbosef("the check failed again: %s", w.c.Log.Brief(r.err))
+		}
+		return 0, false
+	}
+	if w.failing {
+		w.failing = false
+		w.c.Log.Warnf("the sources can be checked again")
+	}
+	snap := newSnapshot(r.st)
+	changes := diff(w.snap, snap)
+	if len(changes) == 0 {
+		w.c.Log.Verbosef("checked: no change")
+		return 0, false
+	}
+	what := make([]string, len(changes))
+	for i, ch := range changes {
+		what[i] = ch.String()
+	}
+	changed := strings.Join(what, ", ")
+	if w.c.Commit != nil {
+		if err := w.c.Commit(ctx, r.st); err != nil {
+			// Like a failed check: nothing applied, and the next check finds the change again.
+			w.c.Log.Warnf("%s; not applied: %s", changed, w.c.Log.Brief(err))
+			return 0, false
+		}
+	}
+	w.snap = snap
+	pid := w.child.Pid()
+	switch w.c.Action {
+	case Signal:
+		w.c.Log.Infof("%s: %s rewritten, sending %s to the command (pid %d)", changed, w.c.Output, proc.SignalName(w.c.Signal), pid)
+		_ = w.child.Signal(w.c.Signal)
+		return 0, false
+	case Exit:
+		w.c.Log.Infof("%s: stopping the command (pid %d) and exiting with status %d, for a restart with the new values", changed, pid, proc.StatusChanged)
+		status := w.stop()
+		if w.stopping {
+			return status, true
+		}
+		return proc.StatusChanged, true
+	}
+	w.c.Log.Infof("%s: restarting the command (pid %d)", changed, pid)
+	status := w.stop()
+	if w.stopping {
+		// A signal to stop came while the command was being stopped: it stays stopped.
+		return status, true
+	}
+	child, err := w.sv.Start(r.st.Path, r.st.Env)
+	if err != nil {
+		w.c.Log.Error(err)
+		return proc.Status(err), true
+	}
+	w.child = child
+	w.c.Log.Verbosef("started the command again (pid %d)", w.child.Pid())
+	return 0, false
+}
+
+// stop stops the command with the stop signal, SIGKILL to its process group after the stop
+// timeout, and returns once it has been reaped, with its status.
+func (w *watcher) stop() int {
+	_ = w.child.Signal(w.c.StopSignal)
+	ctx, cancel := context.WithCancel(context.Background())
+	timedOut := make(chan struct{})
+	go func() {
+		select {
+		case <-w.c.Clock.After(w.c.StopTimeout):
+			close(timedOut)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	status, err := w.sv.Wait(ctx, w.child)
+	cancel()
+	if err == nil {
+		return status
+	}
+	<-timedOut
+	w.c.Log.Warnf("the command (pid %d) did not stop within %s of %s: killing it", w.child.Pid(), w.c.StopTimeout, proc.SignalName(w.c.StopSignal))
+	_ = w.child.SignalGroup(unix.SIGKILL)
+	status, _ = w.sv.Wait(context.Background(), w.child)
+	return status
+}
+
+// snapshot is what a check compares: each fetched variable's value as the command gets it,
+// by a hash, and where it came from. It holds no value.
+type snapshot map[string]fetchedVar
+
+type fetchedVar struct {
+	sum  [sha256.Size]byte
+	from string // a source ("secret \"app/prod\"") or a reference ("ssm:///app/prod/DB_PASS")
+}
+
+// newSnapshot takes the fetched names' values out of the state's environment.
+func newSnapshot(st State) snapshot {
+	names := make([]string, 0, len(st.From))
+	for name := range st.From {
+		names = append(names, name)
+	}
+	s := make(snapshot, len(st.From))
+	for _, v := range env.Pick(st.Env, names) {
+		s[v.Name] = fetchedVar{sum: sha256.Sum256([]byte(v.Value)), from: st.From[v.Name]}
+	}
+	return s
+}
+
+// change is one difference between two snapshots, by name: never a value.
+type change struct {
+	name, what, from string
+}
+
+func (c change) String() string { return fmt.Sprintf("%s %s (%s)", c.name, c.what, c.from) }
+
+// diff lists what differs from old to new, sorted by name.
+func diff(old, new snapshot) []change {
+	var out []change
+	for name, n := range new {
+		o, ok := old[name]
+		switch {
+		case !ok:
+			out = append(out, change{name, "added", n.from})
+		case o.sum != n.sum:
+			out = append(out, change{name, "changed", n.from})
+		}
+	}
+	for name, o := range old {
+		if _, ok := new[name]; !ok {
+			out = append(out, change{name, "removed", o.from})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}

@@ -29,6 +29,12 @@ import (
 
 var update = flag.Bool("update", false, "update testscript golden files from actual output")
 
+// noRaceExitSleep is in the environment of every process the tests start: a race-built
+// binary (the test binary, which is secretexec in scripts) otherwise sleeps a second at
+// every exit, which was most of the suite's time. It changes nothing for a build without
+// -race.
+const noRaceExitSleep = "GORACE=atexit_sleep_ms=0"
+
 // ownLogVar names the file where the test build of secretexec copies its own stdout and
 // stderr, so that every script can check that no seeded value ever appears there.
 const ownLogVar = "SEXTEST_OWN_OUTPUT"
@@ -262,7 +268,7 @@ func (e *harness) setup(env *testscript.Env) error {
 	log := filepath.Join(work, ".own-output")
 	// EMU_HOSTPORT is the emulator's address, for scripts that reach it another way.
 	hostport := strings.TrimPrefix(srv.URL, "http://")
-	for _, kv := range append(srv.Env(work), "HOME="+filepath.Join(work, "home"), ownLogVar+"="+log, "EMU_HOSTPORT="+hostport) {
+	for _, kv := range append(srv.Env(work), "HOME="+filepath.Join(work, "home"), ownLogVar+"="+log, "EMU_HOSTPORT="+hostport, noRaceExitSleep) {
 		k, v, _ := strings.Cut(kv, "=")
 		env.Setenv(k, v)
 	}

@@ -86,7 +86,7 @@ func (p *procEnv) command(args ...string) (cmd *exec.Cmd, stdout, stderr *bytes.
 // environ is the whole environment of a process: nothing of the developer's AWS setup
 // (AWS_PROFILE, AWS_CA_BUNDLE, service-specific AWS_ENDPOINT_URL_*) reaches it, as in scripts.
 func (p *procEnv) environ() []string {
-	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.dir, ownLogVar + "=" + p.own()}, p.srv.Env(p.dir)...)
+	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.dir, ownLogVar + "=" + p.own(), noRaceExitSleep}, p.srv.Env(p.dir)...)
 }
 
 // onTerminal is name with args, in the environment secretexec gets plus extra, started as the
@@ -141,7 +141,7 @@ func TestSignalWhileFetching(t *testing.T) {
 		name string
 	}{
 		{syscall.SIGTERM, "SIGTERM"}, {syscall.SIGINT, "SIGINT"}, {syscall.SIGHUP, "SIGHUP"},
-		// The command's signals (issue 12): the Go runtime would ignore them, and the
+		// The command's signals: the Go runtime would ignore them, and the
 		// command would never hear of them. Without --init they stop the start.
 		{syscall.SIGUSR1, "SIGUSR1"}, {syscall.SIGUSR2, "SIGUSR2"}, {syscall.SIGALRM, "SIGALRM"}, {syscall.SIGPIPE, "SIGPIPE"},
 	} {

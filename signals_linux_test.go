@@ -16,10 +16,10 @@ import (
 
 // TestEarlySignalAsPID1: as PID 1 (a container's entrypoint), a SIGTERM that arrives once
 // secretexec's handlers exist gives 143 and the usual message, every time, and they exist
-// right after package initialisation: registering is the first thing run does. Before, it
-// was done in the background after reading the configuration, and a SIGTERM in the first
-// ~10-16 ms of a start ended secretexec with status 2 and no message (the Go runtime's
-// default for PID 1). The test build reports when the handlers were registered, by
+// right after package initialisation: registering is the first thing a start does. A
+// SIGTERM before the handlers exist ends secretexec with status 2 and no message (the Go
+// runtime's default for PID 1), so that window must stay as short as process start. The
+// test build reports when the handlers were registered, by
 // CLOCK_MONOTONIC, which this process reads too; the window before it is logged.
 func TestEarlySignalAsPID1(t *testing.T) {
 	p := newProcEnv(t)

@@ -13,7 +13,7 @@ import (
 	"github.com/secretexec/secretexec/internal/ptytest"
 )
 
-// Job control in a terminal (issue 12, item 3): with --init, secretexec is as transparent to
+// Job control in a terminal: with --init, secretexec is as transparent to
 // an interactive shell as exec is. Each case runs in both modes, typed into bash on a real
 // pseudo-terminal, with a value fetched from the emulator that must not appear on the screen.
 //

@@ -365,7 +365,7 @@ func TestConcurrentProcesses(t *testing.T) {
 	var cmds []*exec.Cmd
 	for i := range 2 {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestConcurrentProcesses$")
-		cmd.Env = append(os.Environ(), "ATOMICFILE_TEST_WRITER="+path, "ATOMICFILE_TEST_ID="+strconv.Itoa(i+1))
+		cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "ATOMICFILE_TEST_WRITER="+path, "ATOMICFILE_TEST_ID="+strconv.Itoa(i+1))
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

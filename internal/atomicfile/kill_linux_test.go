@@ -57,7 +57,7 @@ func killedWriter(path, stage, without string) {
 // TestKilledWriter kills (SIGKILL, no cleanup possible) a process in the middle of
 // WriteFunc: the old file must be untouched, and nothing may be left beside it but,
 // where a name was unavoidable, one temporary file, mode 0600 and ignored by the shipped
-// .gitignore files (issue 12, item 6).
+// .gitignore files.
 func TestKilledWriter(t *testing.T) {
 	if p := os.Getenv("ATOMICFILE_TEST_KILLED"); p != "" {
 		killedWriter(p, os.Getenv("ATOMICFILE_TEST_STAGE"), os.Getenv("ATOMICFILE_TEST_WITHOUT"))
@@ -82,7 +82,7 @@ func TestKilledWriter(t *testing.T) {
 			}
 			dir, path := setup(t)
 			cmd := exec.Command(os.Args[0], "-test.run=^TestKilledWriter$")
-			cmd.Env = append(os.Environ(), "ATOMICFILE_TEST_KILLED="+path, "ATOMICFILE_TEST_STAGE="+tt.stage, "ATOMICFILE_TEST_WITHOUT="+tt.without)
+			cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "ATOMICFILE_TEST_KILLED="+path, "ATOMICFILE_TEST_STAGE="+tt.stage, "ATOMICFILE_TEST_WITHOUT="+tt.without)
 			cmd.Stderr = os.Stderr
 			stdin, err := cmd.StdinPipe()
 			if err != nil {

@@ -116,7 +116,7 @@ func TestFetchFailedCalls(t *testing.T) {
 			srv.AddFault(tt.fault)
 			defer srv.ClearFaults()
 			f := emulatorFetcher(srv, 3, time.Millisecond, 100*time.Millisecond)
-			_, err := f.Fetch(ctx, []fetch.Source{tt.src})
+			_, _, err := f.FetchAll(ctx, []fetch.Source{tt.src}, nil)
 			se := sourceError(t, err)
 			if !regexp.MustCompile(tt.want).MatchString(err.Error()) {
 				t.Errorf("error\n got %q\nwant %s", err, tt.want)
@@ -211,7 +211,7 @@ func TestFetchFailedCallsDeadline(t *testing.T) {
 			f := emulatorFetcher(srv, 1000, tt.backoff, tt.perAttempt)
 			dctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 			defer cancel()
-			_, err := f.Fetch(dctx, []fetch.Source{path("/app")})
+			_, _, err := f.FetchAll(dctx, []fetch.Source{path("/app")}, nil)
 			se := sourceError(t, err)
 			if !regexp.MustCompile(tt.want).MatchString(err.Error()) {
 				t.Errorf("error\n got %q\nwant %s", err, tt.want)
@@ -257,7 +257,7 @@ func TestFetchRetriedPathIsNotListed(t *testing.T) {
 				srv.AddFault(awstest.Fault{Action: "GetParametersByPath", Kind: awstest.Throttle, Count: tc.throttled})
 			}
 			f := emulatorFetcher(srv, 3, time.Millisecond, 5*time.Second)
-			res, err := f.Fetch(ctx, []fetch.Source{path("/app/prod")})
+			res, _, err := f.FetchAll(ctx, []fetch.Source{path("/app/prod")}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -288,7 +288,7 @@ func TestFetchDeserializationErrorNotQuoted(t *testing.T) {
 	}}
 	wrapped := &fetch.AttemptsError{Attempts: 1, Err: fmt.Errorf("getting AWS credentials: %w", err)}
 	f := &fetch.Fetcher{SSM: ssmFailing(wrapped)}
-	_, ferr := f.Fetch(context.Background(), []fetch.Source{path("/app")})
+	_, _, ferr := f.FetchAll(context.Background(), []fetch.Source{path("/app")}, nil)
 	sourceError(t, ferr) // checks the canary
 	if want := `ssm path "/app": the answer from AWS could not be decoded (truncated or not JSON)`; ferr.Error() != want {
 		t.Errorf("error\n got %q\nwant %q", ferr, want)

@@ -52,7 +52,7 @@ func TestClientsUserAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := fetch.NewFromConfig(srv.Config(), fetch.Options{Retries: 1, Timeout: 30 * time.Second, AppID: "secretexec-v1.2.3"})
-	if _, err := f.Fetch(context.Background(), []fetch.Source{path("/app"), secret("app/none")}); err == nil {
+	if _, _, err := f.FetchAll(context.Background(), []fetch.Source{path("/app"), secret("app/none")}, nil); err == nil {
 		t.Fatal("no error for a missing secret")
 	}
 	reqs := srv.Requests()
@@ -74,7 +74,7 @@ func TestClockSkewCorrected(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := emulatorFetcher(srv, 3, time.Millisecond, 5*time.Second)
-	res, err := f.Fetch(context.Background(), []fetch.Source{path("/app")})
+	res, _, err := f.FetchAll(context.Background(), []fetch.Source{path("/app")}, nil)
 	noCanary(t, err)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func TestThrottlingBacksOffAsThrottling(t *testing.T) {
 		seen = append(seen, retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err))
 		return time.Millisecond
 	})
-	if _, err := fetch.NewFromConfig(srv.Config(), o).Fetch(context.Background(), []fetch.Source{path("/app")}); err != nil {
+	if _, _, err := fetch.NewFromConfig(srv.Config(), o).FetchAll(context.Background(), []fetch.Source{path("/app")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(seen) != 2 || seen[0] != aws.TrueTernary || seen[1] != aws.TrueTernary {
@@ -131,7 +131,7 @@ func TestErrorAnswerNotFromAWS(t *testing.T) {
 			cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL),
 				Credentials: credentials.NewStaticCredentialsProvider(awstest.AccessKeyID, awstest.SecretAccessKey, "")}
 			o := fetch.WithTestTiming(fetch.Options{Retries: 3, Timeout: 30 * time.Second}, time.Millisecond, 5*time.Second)
-			_, err := fetch.NewFromConfig(cfg, o).Fetch(context.Background(), []fetch.Source{path("/a")})
+			_, _, err := fetch.NewFromConfig(cfg, o).FetchAll(context.Background(), []fetch.Source{path("/a")}, nil)
 			sourceError(t, err)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("error\n got %v\nwant %s", err, tc.want)
@@ -160,7 +160,7 @@ func TestTLSFailureNotRetried(t *testing.T) {
 	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL),
 		Credentials: credentials.NewStaticCredentialsProvider(awstest.AccessKeyID, awstest.SecretAccessKey, "")}
 	o := fetch.WithTestTiming(fetch.Options{Retries: 5, Timeout: 30 * time.Second}, time.Millisecond, 5*time.Second)
-	_, err := fetch.NewFromConfig(cfg, o).Fetch(context.Background(), []fetch.Source{path("/a")})
+	_, _, err := fetch.NewFromConfig(cfg, o).FetchAll(context.Background(), []fetch.Source{path("/a")}, nil)
 	e := sourceError(t, err)
 	if !strings.Contains(err.Error(), "could not reach AWS: ") || strings.Contains(err.Error(), "attempts") {
 		t.Errorf("error %q", err)

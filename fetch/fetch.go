@@ -105,12 +105,6 @@ const errorGrace = time.Second
 // with hundreds of references does not open hundreds of connections in one burst.
 const maxInFlight = 16
 
-// Fetch reads every source concurrently; it is FetchAll without references.
-func (f *Fetcher) Fetch(ctx context.Context, sources []Source) ([]Result, error) {
-	results, _, err := f.FetchAll(ctx, sources, nil)
-	return results, err
-}
-
 // FetchAll reads every source and resolves every reference in one fetch: a secret named
 // by several sources or references (same id, version stage, version id and region) is
 // read once, parameter names are deduplicated and read with GetParameters, at most ten

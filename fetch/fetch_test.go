@@ -193,7 +193,7 @@ func TestFetchPathPaginates(t *testing.T) {
 			}}
 			f := &fetch.Fetcher{SSM: fake}
 			src := fetch.Source{Kind: fetch.SSMPath, Path: "/app/prod", Recursive: recursive}
-			res, err := f.Fetch(context.Background(), []fetch.Source{src})
+			res, _, err := f.FetchAll(context.Background(), []fetch.Source{src}, nil)
 			noCanary(t, err)
 			if err != nil {
 				t.Fatal(err)
@@ -253,7 +253,7 @@ func TestFetchPathNames(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fetch.Fetcher{SSM: ssmPaths(map[string][]types.Parameter{tt.path: tt.params})}
-			res, err := f.Fetch(context.Background(), []fetch.Source{{Kind: fetch.SSMPath, Path: tt.path, Recursive: true}})
+			res, _, err := f.FetchAll(context.Background(), []fetch.Source{{Kind: fetch.SSMPath, Path: tt.path, Recursive: true}}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -268,7 +268,7 @@ func TestFetchPathCollision(t *testing.T) {
 	f := &fetch.Fetcher{SSM: ssmPaths(map[string][]types.Parameter{
 		"/app": params("/app/db-pass="+canary+"1", "/app/db_pass="+canary+"2"),
 	})}
-	_, err := f.Fetch(context.Background(), []fetch.Source{path("/app")})
+	_, _, err := f.FetchAll(context.Background(), []fetch.Source{path("/app")}, nil)
 	se := sourceError(t, err)
 	var ce *fetch.CollisionError
 	if !errors.As(err, &ce) {
@@ -291,7 +291,7 @@ func TestFetchPathCollisionAcrossPages(t *testing.T) {
 		return &ssm.GetParametersByPathOutput{Parameters: params("/app/a/b=" + canary)}, nil
 	}}
 	f := &fetch.Fetcher{SSM: fake}
-	_, err := f.Fetch(context.Background(), []fetch.Source{{Kind: fetch.SSMPath, Path: "/app", Recursive: true}})
+	_, _, err := f.FetchAll(context.Background(), []fetch.Source{{Kind: fetch.SSMPath, Path: "/app", Recursive: true}}, nil)
 	sourceError(t, err)
 	if !strings.Contains(err.Error(), `"/app/a.b"`) || !strings.Contains(err.Error(), `"/app/a/b"`) {
 		t.Errorf("error %q should name both parameters", err)
@@ -312,7 +312,7 @@ func TestFetchPathParameterNotBelowPath(t *testing.T) {
 			f := &fetch.Fetcher{SSM: ssmPaths(map[string][]types.Parameter{
 				"/app/prod": params("/app/prod/OK=1", tt.param+"="+canary),
 			})}
-			_, err := f.Fetch(context.Background(), []fetch.Source{path("/app/prod")})
+			_, _, err := f.FetchAll(context.Background(), []fetch.Source{path("/app/prod")}, nil)
 			if err == nil {
 				t.Fatalf("parameter %q under --ssm-path /app/prod was used", tt.param)
 			}
@@ -327,7 +327,7 @@ func TestFetchPathParameterNotBelowPath(t *testing.T) {
 
 func TestFetchPathEmpty(t *testing.T) {
 	f := &fetch.Fetcher{SSM: ssmPaths(nil)}
-	_, err := f.Fetch(context.Background(), []fetch.Source{path("/app/prdo")})
+	_, _, err := f.FetchAll(context.Background(), []fetch.Source{path("/app/prdo")}, nil)
 	se := sourceError(t, err)
 	if !errors.Is(err, fetch.ErrEmptyPath) {
 		t.Fatalf("error %v, want ErrEmptyPath", err)
@@ -342,7 +342,7 @@ func TestFetchPathEmpty(t *testing.T) {
 	}
 
 	f.AllowEmpty = true
-	res, err := f.Fetch(context.Background(), []fetch.Source{path("/app/prdo")})
+	res, _, err := f.FetchAll(context.Background(), []fetch.Source{path("/app/prdo")}, nil)
 	if err != nil {
 		t.Fatalf("with AllowEmpty: %v", err)
 	}
@@ -355,7 +355,7 @@ func TestFetchSecretJSON(t *testing.T) {
 	f := &fetch.Fetcher{Secrets: secretStrings(map[string]string{
 		"auraxis/prod/app": `{"DB_PASS":"p` + canary + `","DB_PORT":5432,"db-host":"h","DEBUG":false,"EXTRA":null,"NESTED":{"a": [1, 2]}}`,
 	})}
-	res, err := f.Fetch(context.Background(), []fetch.Source{secret("auraxis/prod/app")})
+	res, _, err := f.FetchAll(context.Background(), []fetch.Source{secret("auraxis/prod/app")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +426,7 @@ func TestFetchSecretErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fetch.Fetcher{Secrets: secretStrings(map[string]string{"s": tt.secret}), AllowEmpty: tt.allowEmpty}
-			_, err := f.Fetch(context.Background(), []fetch.Source{secret("s")})
+			_, _, err := f.FetchAll(context.Background(), []fetch.Source{secret("s")}, nil)
 			se := sourceError(t, err)
 			if err.Error() != tt.want {
 				t.Errorf("error %q, want %q", err, tt.want)
@@ -442,7 +442,7 @@ func TestFetchSecretErrors(t *testing.T) {
 
 	t.Run("empty object with AllowEmpty", func(t *testing.T) {
 		f := &fetch.Fetcher{Secrets: secretStrings(map[string]string{"s": "{}"}), AllowEmpty: true}
-		res, err := f.Fetch(context.Background(), []fetch.Source{secret("s")})
+		res, _, err := f.FetchAll(context.Background(), []fetch.Source{secret("s")}, nil)
 		if err != nil || len(res[0].Items) != 0 {
 			t.Errorf("got %+v, %v; want no items, no error", res, err)
 		}
@@ -453,7 +453,7 @@ func TestFetchSecretBind(t *testing.T) {
 	value := "-----BEGIN KEY-----\n" + canary + "\n{\"not\": \"parsed\"}\n"
 	f := &fetch.Fetcher{Secrets: secretStrings(map[string]string{"app/tls": value})}
 	src := fetch.Source{Kind: fetch.Secret, SecretID: "app/tls", Bind: "TLS_KEY"}
-	res, err := f.Fetch(context.Background(), []fetch.Source{src})
+	res, _, err := f.FetchAll(context.Background(), []fetch.Source{src}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +473,7 @@ func TestFetchSecretBinary(t *testing.T) {
 				return &secretsmanager.GetSecretValueOutput{SecretBinary: []byte(canary)}, nil
 			}}
 			f := &fetch.Fetcher{Secrets: fake}
-			_, err := f.Fetch(context.Background(), []fetch.Source{{Kind: fetch.Secret, SecretID: "bin", Bind: bind}})
+			_, _, err := f.FetchAll(context.Background(), []fetch.Source{{Kind: fetch.Secret, SecretID: "bin", Bind: bind}}, nil)
 			se := sourceError(t, err)
 			if !errors.Is(err, fetch.ErrBinarySecret) {
 				t.Fatalf("error %v, want ErrBinarySecret", err)
@@ -528,7 +528,7 @@ func TestFetchConcurrent(t *testing.T) {
 		return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(`{"B":"2"}`)}, nil
 	}}
 	f := &fetch.Fetcher{SSM: ssmFake, Secrets: secretsFake}
-	res, err := f.Fetch(context.Background(), []fetch.Source{path("/app"), secret("s")})
+	res, _, err := f.FetchAll(context.Background(), []fetch.Source{path("/app"), secret("s")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -568,7 +568,7 @@ func TestFetchResultOrder(t *testing.T) {
 	for _, p := range paths {
 		sources = append(sources, path(p))
 	}
-	res, err := f.Fetch(context.Background(), sources)
+	res, _, err := f.FetchAll(context.Background(), sources, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -728,7 +728,7 @@ func TestFetchErrorMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fetch.Fetcher{SSM: ssmFailing(tt.err), Secrets: secretsFailing(tt.err), Region: tt.region}
-			_, err := f.Fetch(context.Background(), []fetch.Source{tt.src})
+			_, _, err := f.FetchAll(context.Background(), []fetch.Source{tt.src}, nil)
 			se := sourceError(t, err)
 			if err.Error() != tt.want {
 				t.Errorf("error\n got %q\nwant %q", err, tt.want)
@@ -782,7 +782,7 @@ func TestFetchErrorsJoinedInOrder(t *testing.T) {
 		return nil, &smithy.GenericAPIError{Code: "ResourceNotFoundException", Message: "not found"}
 	}}
 	f := &fetch.Fetcher{SSM: ssmFake, Secrets: secretsFake}
-	_, err := f.Fetch(context.Background(), []fetch.Source{path("/app"), secret("s")})
+	_, _, err := f.FetchAll(context.Background(), []fetch.Source{path("/app"), secret("s")}, nil)
 	noCanary(t, err)
 	want := `ssm path "/app": AccessDeniedException: denied` + "\n" + `secret "s": ResourceNotFoundException: not found`
 	if err == nil || err.Error() != want {
@@ -803,7 +803,7 @@ func TestFetchFailFastWithAHangingSource(t *testing.T) {
 	}}
 	f := &fetch.Fetcher{SSM: ssmFake, Secrets: secretsFailing(&smithy.GenericAPIError{Code: "AccessDeniedException", Message: "denied"})}
 	start := time.Now()
-	_, err := f.Fetch(context.Background(), []fetch.Source{path("/hangs"), secret("s")})
+	_, _, err := f.FetchAll(context.Background(), []fetch.Source{path("/hangs"), secret("s")}, nil)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Fetch took %v with a hanging source", d)
 	}
@@ -820,7 +820,7 @@ func TestFetchDeadline(t *testing.T) {
 	}}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := (&fetch.Fetcher{SSM: ssmFake}).Fetch(ctx, []fetch.Source{path("/slow")})
+	_, _, err := (&fetch.Fetcher{SSM: ssmFake}).FetchAll(ctx, []fetch.Source{path("/slow")}, nil)
 	se := sourceError(t, err)
 	if !se.Cancelled || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error %v: Cancelled %v, want a cancelled DeadlineExceeded", err, se.Cancelled)
@@ -856,7 +856,7 @@ func TestFetchSecretRegionFromARN(t *testing.T) {
 				return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(`{"K":"v"}`)}, nil
 			}}
 			f := &fetch.Fetcher{Secrets: fake, Region: tt.region}
-			if _, err := f.Fetch(context.Background(), []fetch.Source{secret(tt.id)}); err != nil {
+			if _, _, err := f.FetchAll(context.Background(), []fetch.Source{secret(tt.id)}, nil); err != nil {
 				t.Fatal(err)
 			}
 			if got != tt.wantRegion {
@@ -966,7 +966,7 @@ func TestErrorsNeverHoldValues(t *testing.T) {
 	}
 	sources = append(sources, secret("binary"))
 	f := &fetch.Fetcher{SSM: ssmFake, Secrets: secretsFake, Region: "eu-west-1"}
-	_, err := f.Fetch(context.Background(), sources)
+	_, _, err := f.FetchAll(context.Background(), sources, nil)
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -977,7 +977,7 @@ func TestErrorsNeverHoldValues(t *testing.T) {
 	}
 	// One at a time too, as a lone failure.
 	for _, src := range sources {
-		_, err := f.Fetch(context.Background(), []fetch.Source{src})
+		_, _, err := f.FetchAll(context.Background(), []fetch.Source{src}, nil)
 		if err == nil {
 			t.Errorf("%v: no error", src)
 			continue

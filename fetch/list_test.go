@@ -59,7 +59,7 @@ func TestFetchLargePathListed(t *testing.T) {
 			srv.ResetCalls()
 			c := &listingSSM{Client: commandFetcher(srv.Config()).SSM.(*ssm.Client), extra: tc.extra}
 			f := &fetch.Fetcher{SSM: c}
-			res, err := f.Fetch(ctx, []fetch.Source{path("/app/prod")})
+			res, _, err := f.FetchAll(ctx, []fetch.Source{path("/app/prod")}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -31,14 +31,6 @@ func usagef(hint, format string, args ...any) error {
 	return &hintError{err: fmt.Errorf(format, args...), hint: hint, usage: true}
 }
 
-// withHint is err with hint, unless hint is empty.
-func withHint(err error, hint string) error {
-	if hint == "" {
-		return err
-	}
-	return &hintError{err: err, hint: hint}
-}
-
 // Hint says what the user should do about err, or "": the hint a hintError in its chain
 // carries, else the advice for the facts of the typed error it holds.
 func Hint(err error) string {

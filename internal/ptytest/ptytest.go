@@ -151,17 +151,6 @@ func (tm *Terminal) Screen() string {
 	return string(tm.screen)
 }
 
-// ForegroundGroup returns the terminal's foreground process group.
-func (tm *Terminal) ForegroundGroup() (int, error) {
-	var pgrp int
-	err := control(tm.master, func(fd int) error {
-		var err error
-		pgrp, err = unix.IoctlGetInt(fd, unix.TIOCGPGRP) // allowed on the master side
-		return err
-	})
-	return pgrp, err
-}
-
 // Close kills every process whose controlling terminal this is, then closes both sides and
 // waits until the screen is complete. It may be called more than once.
 func (tm *Terminal) Close() {

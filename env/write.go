@@ -74,7 +74,7 @@ func Write(w io.Writer, f Format, vars []Var) error {
 		}
 		for _, v := range sorted {
 			if strings.IndexByte(v.Value, 0) >= 0 {
-				return fmt.Errorf("variable %q: value holds a NUL byte, which no environment variable can hold and %s cannot write; use --format json", v.Name, f)
+				return &UnwritableError{Name: v.Name, Format: f, NUL: true}
 			}
 			b.WriteString(prefix)
 			b.WriteString(v.Name)
@@ -85,6 +85,21 @@ func Write(w io.Writer, f Format, vars []Var) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// UnwritableError is a value the format cannot hold exactly: a NUL byte in dotenv or
+// export, invalid UTF-8 in json.
+type UnwritableError struct {
+	Name   string
+	Format Format
+	NUL    bool // a NUL byte; else invalid UTF-8
+}
+
+func (e *UnwritableError) Error() string {
+	if e.NUL {
+		return fmt.Sprintf("variable %q: value holds a NUL byte, which no environment variable can hold and %s cannot write", e.Name, e.Format)
+	}
+	return fmt.Sprintf("variable %q: value is not valid UTF-8, which %s cannot hold exactly", e.Name, e.Format)
 }
 
 // dotenvQuote quotes a value for compose-go's dotenv parser.
@@ -135,7 +150,7 @@ func writeJSON(b *strings.Builder, vars []Var) error {
 	m := make(map[string]string, len(vars))
 	for _, v := range vars {
 		if !utf8.ValidString(v.Value) {
-			return fmt.Errorf("variable %q: value is not valid UTF-8, which json cannot hold exactly; use --format dotenv or export", v.Name)
+			return &UnwritableError{Name: v.Name, Format: JSON}
 		}
 		m[v.Name] = v.Value
 	}

@@ -399,7 +399,7 @@ func TestWriteErrors(t *testing.T) {
 		{"dash name", JSON, []Var{{"A-B", canary}}, `variable "A-B": not a valid variable name`},
 		{"space name", Dotenv, []Var{{"A B", canary}}, `variable "A B": not a valid variable name`},
 		{"nul dotenv", Dotenv, []Var{{"A", "x"}, {"N", canary + "\x00"}}, `variable "N": value holds a NUL byte`},
-		{"nul export", Export, []Var{{"N", "\x00" + canary}}, `use --format json`},
+		{"nul export", Export, []Var{{"N", "\x00" + canary}}, `variable "N": value holds a NUL byte, which no environment variable can hold and export cannot write`},
 		{"invalid utf8 json", JSON, []Var{{"U", canary + "\xff"}}, `variable "U": value is not valid UTF-8`},
 		{"unknown format", Format("yaml"), []Var{{"A", canary}}, `unknown format "yaml": want dotenv, export or json`},
 		{"empty format", Format(""), []Var{{"A", canary}}, `unknown format ""`},

@@ -28,13 +28,6 @@ import (
 	"strings"
 )
 
-// Hint lists the accepted forms, for the CLI's hint line after a malformed reference.
-const Hint = "references are ssm://NAME or ssm://ARN with an optional :VERSION or :LABEL " +
-	"(a hierarchical NAME starts with /: ssm:///app/prod/DB_PASS), " +
-	"sm://ID or sm://ID#JSON_KEY (ID a secret name or ARN), and with --resolve-arns the ECS " +
-	"valueFrom ARNs arn:aws:ssm:REGION:ACCOUNT:parameter/NAME and " +
-	"arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME[:JSON_KEY:VERSION_STAGE:VERSION_ID]"
-
 // Kind says which service a reference points into.
 type Kind int
 

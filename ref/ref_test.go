@@ -440,17 +440,6 @@ func TestSSMName(t *testing.T) {
 	}
 }
 
-// TestHintNamesEveryForm keeps Hint in step with the forms Parse accepts.
-func TestHintNamesEveryForm(t *testing.T) {
-	t.Parallel()
-	for _, s := range []string{"ssm://", "sm://", "#", ":VERSION", ":LABEL", "--resolve-arns",
-		"arn:aws:ssm:", "arn:aws:secretsmanager:", "VERSION_STAGE", "VERSION_ID"} {
-		if !strings.Contains(Hint, s) {
-			t.Errorf("Hint does not mention %q", s)
-		}
-	}
-}
-
 // checkRoundTrip is the String property: the canonical form parses back to the same Ref,
 // and is a fixed point.
 func checkRoundTrip(t *testing.T, r Ref, resolveARNs bool) {

@@ -43,6 +43,7 @@ func Hint(err error) string {
 	var xe *proc.ExecError
 	var nf *proc.NotFoundError
 	var ne *env.NULError
+	var we *env.UnwritableError
 	var re *ref.ScanError
 	switch {
 	case errors.As(err, &fe):
@@ -58,6 +59,11 @@ func Hint(err error) string {
 		return execHint(xe)
 	case errors.As(err, &ne):
 		return "remove the NUL byte from the value in AWS; without a command, --output FILE --format json can hold it"
+	case errors.As(err, &we):
+		if we.NUL {
+			return "use --format json, which can hold it"
+		}
+		return "use --format dotenv or export, which hold any bytes"
 	case errors.As(err, &re):
 		return refHint
 	}

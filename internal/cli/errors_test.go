@@ -1,11 +1,17 @@
 package cli
 
 import (
+	"errors"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/aws/smithy-go"
 
+	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/internal/proc"
 	"github.com/secretexec/secretexec/ref"
 )
 
@@ -27,6 +33,40 @@ func TestKMSHintForReferences(t *testing.T) {
 	} {
 		if got := Hint(tc.e); got != tc.want {
 			t.Errorf("%s: hint %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestHints: the advice for the typed errors of the packages below the command.
+func TestHints(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string // a part of the hint
+	}{
+		{"malformed reference", &ref.ScanError{Var: "A", Err: errors.New("x")}, "with --resolve-arns the ECS valueFrom ARNs"},
+		{"NUL in export", &env.UnwritableError{Name: "N", Format: env.Export, NUL: true}, "use --format json"},
+		{"invalid UTF-8 in json", &env.UnwritableError{Name: "U", Format: env.JSON}, "use --format dotenv or export"},
+		{"NUL in exec", &env.NULError{Name: "N"}, "--output FILE --format json can hold it"},
+		{"no region", &fetch.SetupError{Kind: fetch.SetupNoRegion, Err: errors.New("x")}, "pass --region us-east-1"},
+		{"no region, hop limit", &fetch.SetupError{Kind: fetch.SetupNoRegion, Err: errors.New("x"), HopLimit: true}, "--http-put-response-hop-limit 2"},
+		{"command not found", &proc.NotFoundError{Name: "app"}, "check the command name and PATH"},
+		{"interpreter missing", &proc.ExecError{Path: "/app", Err: unix.ENOENT}, "the interpreter on its #! line"},
+		{"joined: the first hint", errors.Join(&ref.ScanError{Var: "A", Err: errors.New("x")}), "references are ssm://NAME"},
+	} {
+		if got := Hint(tc.err); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: hint %q, want one holding %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestRefHintNamesEveryForm keeps the hint after a malformed reference in step with the
+// forms ref.Parse accepts.
+func TestRefHintNamesEveryForm(t *testing.T) {
+	for _, s := range []string{"ssm://", "sm://", "#", ":VERSION", ":LABEL", "--resolve-arns",
+		"arn:aws:ssm:", "arn:aws:secretsmanager:", "VERSION_STAGE", "VERSION_ID"} {
+		if !strings.Contains(refHint, s) {
+			t.Errorf("the hint does not mention %q", s)
 		}
 	}
 }

@@ -172,14 +172,15 @@ func (s *start) fetch(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	var err error
 	o := fetch.Options{Region: c.region, Retries: c.retries, Timeout: c.timeout, AppID: appID(s.build), AllowEmpty: c.allowEmpty}
 	if c.verbose {
 		o.Logf = s.lg.verbosef
 	}
-	f, err := fetch.New(ctx, o, c.sources, s.refs)
+	s.f, err = fetch.New(ctx, o, c.sources, s.refs)
 	if err == nil {
 		s.ints.Ready() // the signals are caught before the first request
-		s.fx, err = fetchMerge(ctx, c, f, s.refs, s.base, &report{lg: s.lg, stdout: s.stdout})
+		s.fx, err = s.fetchMerge(ctx, &report{lg: s.lg, stdout: s.stdout})
 	}
 	if in := s.interrupted("while fetching"); in != nil {
 		return in
@@ -187,7 +188,6 @@ func (s *start) fetch(ctx context.Context) error {
 	if err != nil {
 		return timeoutErr(ctx, c, err)
 	}
-	s.f = f
 	return nil
 }
 

@@ -32,12 +32,13 @@ type report struct {
 	stdout io.Writer
 }
 
-// fetchMerge fetches every source and reference and merges the result into base, which
-// holds each name once. With a report it says what it fetched and decided under --verbose,
-// and prints the --dry-run plan.
-func fetchMerge(ctx context.Context, c *config, f *fetch.Fetcher, refs []ref.VarRef, base []string, rep *report) (*fetched, error) {
-	start := time.Now()
-	results, resolved, err := f.FetchAll(ctx, c.sources, refs)
+// fetchMerge fetches every source and reference with s.f and merges the result into the
+// inherited environment. With a report it says what it fetched and decided under
+// --verbose, and prints the --dry-run plan.
+func (s *start) fetchMerge(ctx context.Context, rep *report) (*fetched, error) {
+	c := s.c
+	began := time.Now()
+	results, resolved, err := s.f.FetchAll(ctx, c.sources, s.refs)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +48,7 @@ func fetchMerge(ctx context.Context, c *config, f *fetch.Fetcher, refs []ref.Var
 	for _, r := range resolved {
 		values[r.Var] = r.Value
 	}
-	base = ref.Replace(base, values)
+	base := ref.Replace(s.base, values)
 	layers := make([]env.Layer, len(results))
 	for i, r := range results {
 		l := env.Layer{Source: r.Source.String(), Vars: make([]env.Var, 0, len(r.Items)), Descs: make([]string, 0, len(r.Items))}
@@ -67,7 +68,7 @@ func fetchMerge(ctx context.Context, c *config, f *fetch.Fetcher, refs []ref.Var
 	var decisions []env.Decision
 	fx.merged, decisions = env.Merge(base, layers, !c.noOverride)
 	if rep != nil {
-		rep.lg.verbosef("fetched %d sources and %d references in %s", len(results), len(resolved), time.Since(start).Round(time.Millisecond))
+		rep.lg.verbosef("fetched %d sources and %d references in %s", len(results), len(resolved), time.Since(began).Round(time.Millisecond))
 	}
 	if rep != nil && (c.verbose || c.dryRun) { // only then: it is a line of text per variable
 		lines := planLines(resolved, decisions)

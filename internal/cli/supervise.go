@@ -65,7 +65,7 @@ func (s *start) check(ctx context.Context) (watch.State, error) {
 	c := s.c
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	fx, err := fetchMerge(ctx, c, s.f, s.refs, s.base, nil)
+	fx, err := s.fetchMerge(ctx, nil)
 	if err != nil {
 		return watch.State{}, timeoutErr(ctx, c, err)
 	}

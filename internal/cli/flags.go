@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +48,37 @@ type config struct {
 	help        bool
 	disable     bool
 	command     []string
+
+	// An ECS task definition to run (--ecs-task-definition, --container) and the names the
+	// command needs (--require, --require-file).
+	taskDef     string
+	container   string
+	require     nameList
+	requireFile string
+	task        *taskRun // the task definition's container, once read (configure)
+}
+
+// nameList is --require: variable names, comma-separated and repeatable, each once.
+type nameList []string
+
+func (l *nameList) String() string { return strings.Join(*l, ",") }
+
+func (l *nameList) Set(v string) error {
+	for _, name := range strings.Split(v, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "":
+			continue
+		case !env.ValidName(name):
+			return fmt.Errorf("%q is not a variable name (letters, digits and _, not starting with a digit)", name)
+		case env.Reserved(name):
+			return fmt.Errorf("%s: SECRETEXEC_* variables never reach the command", name)
+		}
+		if !slices.Contains(*l, name) {
+			*l = append(*l, name)
+		}
+	}
+	return nil
 }
 
 // sourceList collects --ssm-path and --secret-id in command-line order, both into one list.
@@ -205,6 +237,10 @@ func newFlagSet(c *config) (*flag.FlagSet, map[string]*sourceList, *error) {
 	c.stopSignal = syscall.SIGTERM // the default, as docker stop's
 	fs.Var((*signalFlag)(&c.stopSignal), "stop-signal", "")
 	fs.DurationVar(&c.stopTimeout, "stop-timeout", 10*time.Second, "")
+	fs.StringVar(&c.taskDef, "ecs-task-definition", "", "")
+	fs.StringVar(&c.container, "container", "", "")
+	fs.Var(&c.require, "require", "")
+	fs.StringVar(&c.requireFile, "require-file", "", "")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "")
 	fs.BoolVar(&c.verbose, "verbose", false, "")
 	fs.BoolVar(&c.quiet, "quiet", false, "")
@@ -217,8 +253,24 @@ func newFlagSet(c *config) (*flag.FlagSet, map[string]*sourceList, *error) {
 // parseConfig reads the command line, then each SECRETEXEC_* twin of a flag not given.
 // environ holds each name once (env.Unique).
 func parseConfig(args, environ []string) (*config, error) {
-	c := &config{}
+	return parseConfigTask(nil, args, environ, nil)
+}
+
+// parseConfigTask is parseConfig for a task definition's container t, once read: pre is
+// the arguments of a container that runs secretexec itself (its entryPoint and command after
+// "secretexec"), parsed before args, so that args' flags win and add their sources after
+// pre's; without a COMMAND in args, the container's command runs (pre's, else t's whole
+// command line). environ then holds the task definition's environment too.
+func parseConfigTask(pre, args, environ []string, t *taskRun) (*config, error) {
+	c := &config{task: t}
 	fs, lists, setErr := newFlagSet(c)
+	var preCommand []string
+	if t != nil && pre != nil {
+		if err := fs.Parse(pre); err != nil {
+			return nil, usagef("secretexec reads the flags a container passes to it as its own; fix them in the task definition", "container %q runs secretexec with its entryPoint and command: %s", t.name, strings.TrimPrefix(err.Error(), "invalid value "))
+		}
+		preCommand = fs.Args()
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			c.help = true
@@ -231,6 +283,12 @@ func parseConfig(args, environ []string) (*config, error) {
 		return nil, usagef("run secretexec --help for the flags", "%s", strings.TrimPrefix(err.Error(), "invalid value "))
 	}
 	c.command = fs.Args()
+	if t != nil && len(c.command) == 0 {
+		c.command = preCommand
+		if pre == nil {
+			c.command = t.argv
+		}
+	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 
@@ -351,7 +409,16 @@ func (c *config) check() error {
 	if c.quiet && c.verbose {
 		return usagef("", "--quiet and --verbose contradict each other")
 	}
+	if c.container != "" && c.taskDef == "" {
+		return usagef("add --ecs-task-definition FILE", "--container needs --ecs-task-definition")
+	}
+	if c.taskDef != "" && c.task == nil {
+		return nil // the rest once the task definition, which may give the command, is read
+	}
 	if len(c.command) == 0 && c.output == "" && !c.dryRun {
+		if c.task != nil {
+			return usagef("give the command after --, or set entryPoint or command in the task definition", "container %q gives no command to run", c.task.name)
+		}
 		return usagef("secretexec [flags] [--] COMMAND [ARG...], or --output FILE, or --dry-run", "no command given")
 	}
 	if c.watch != 0 {

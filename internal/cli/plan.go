@@ -70,7 +70,7 @@ func fetchMerge(ctx context.Context, c *config, f *fetch.Fetcher, refs []ref.Var
 		rep.lg.verbosef("fetched %d sources and %d references in %s", len(results), len(resolved), time.Since(start).Round(time.Millisecond))
 	}
 	if rep != nil && (c.verbose || c.dryRun) { // only then: it is a line of text per variable
-		lines := planLines(resolved, decisions)
+		lines := planLines(c, resolved, decisions)
 		if c.verbose {
 			for _, l := range lines {
 				rep.lg.verbosef("%s", l)
@@ -128,20 +128,31 @@ func describe(d env.Decision) string {
 	return fmt.Sprintf("%s: from %s, %s", d.Name, from, d.Action)
 }
 
-// planLines describes, sorted by variable name, each resolved reference and each decision
-// about a fetched variable: names and where they came from, never values.
-func planLines(resolved []fetch.Resolved, decisions []env.Decision) []string {
-	type line struct {
-		name, text string
+// planLine is one line of the plan, about one variable.
+type planLine struct {
+	name, text string
+}
+
+// planLines describes, sorted by variable name, the task definition's environment, each
+// resolved reference and each decision about a fetched variable: names and where they came
+// from, never values.
+func planLines(c *config, resolved []fetch.Resolved, decisions []env.Decision) []string {
+	var ls []planLine
+	if c.task != nil {
+		ls = c.task.planLines()
 	}
-	var ls []line
 	for _, r := range resolved {
-		ls = append(ls, line{r.Var, fmt.Sprintf("%s: from %s", r.Var, r.Ref)})
+		from := c.task.secretFrom(r.Var)
+		if from == "" {
+			from = r.Ref.String()
+		}
+		ls = append(ls, planLine{r.Var, fmt.Sprintf("%s: from %s", r.Var, from)})
 	}
 	for _, d := range decisions {
-		ls = append(ls, line{d.Name, describe(d)})
+		ls = append(ls, planLine{d.Name, describe(d)})
 	}
-	// Stable: a reference comes before the sources that may then override it.
+	// Stable: the task definition's environment, then a reference, come before the sources
+	// that may then override them.
 	sort.SliceStable(ls, func(i, j int) bool { return ls[i].name < ls[j].name })
 	out := make([]string, len(ls))
 	for i, l := range ls {

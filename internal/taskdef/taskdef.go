@@ -149,6 +149,13 @@ func Parse(data []byte) (*Definition, error) {
 	var f fileJSON
 	top := firstByte(data)
 	var err error
+	if top != '{' && top != '[' {
+		var v json.RawMessage // validity only: no value is decoded
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, syntaxError(data, err)
+		}
+		return nil, ErrNotTaskDefinition // a string, number, true or null
+	}
 	if top == '[' {
 		err = json.Unmarshal(data, &f.ContainerDefinitions)
 	} else {
@@ -156,9 +163,6 @@ func Parse(data []byte) (*Definition, error) {
 	}
 	if err != nil {
 		return nil, syntaxError(data, err)
-	}
-	if top != '{' && top != '[' {
-		return nil, ErrNotTaskDefinition // a string, number, true or null
 	}
 	d := f.defJSON
 	if f.TaskDefinition != nil {
@@ -338,11 +342,12 @@ func syntaxError(data []byte, err error) error {
 		return &SyntaxError{Line: line, Column: col, Msg: msg}
 	case errors.As(err, &te):
 		line, col := position(data, te.Offset-1)
-		field := te.Field
+		field := strings.TrimPrefix(te.Field, "defJSON.") // the embedded struct's name
+		jsonKind, _, _ := strings.Cut(te.Value, " ")      // "number 1e999" would quote the file
 		if field == "" {
 			field = "the task definition"
 		}
-		return &SyntaxError{Line: line, Column: col, Msg: fmt.Sprintf("%s: want %s, not %s", field, kind(te.Type), article(te.Value))}
+		return &SyntaxError{Line: line, Column: col, Msg: fmt.Sprintf("%s: want %s, not %s", field, kind(te.Type), article(jsonKind))}
 	}
 	return &SyntaxError{Line: 1, Column: 1, Msg: "not valid JSON"}
 }

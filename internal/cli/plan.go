@@ -168,6 +168,8 @@ func printPlan(w io.Writer, c *config, lines []string) {
 	}
 	if len(c.command) > 0 {
 		fmt.Fprintf(w, "would exec %q\n", c.command)
+	} else if c.task != nil && c.output == "" {
+		fmt.Fprintf(w, "no command: container %q gives none (a start needs one after --)\n", c.task.name)
 	}
 	if c.output != "" {
 		fmt.Fprintf(w, "would write %s (%s)\n", c.output, c.format)

@@ -192,6 +192,9 @@ func (s *start) fetch(ctx context.Context) error {
 			printPlan(s.stdout, c, planLines(c, nil, nil))
 		}
 		s.fx = &fetched{merged: s.base}
+		if c.output != "" {
+			s.fx.names = c.task.envNames()
+		}
 		return s.interrupted("while fetching")
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)

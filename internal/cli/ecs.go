@@ -139,6 +139,22 @@ func (t *taskRun) addSecrets(base []string, refs []ref.VarRef) ([]string, []ref.
 	return overlay(base, kvs), refs
 }
 
+// envNames are the variables the container's environment sets for the command (its
+// SECRETEXEC_* twins configure secretexec instead); nil for no task definition. --output
+// writes them with the fetched ones: they are what the container gets.
+func (t *taskRun) envNames() []string {
+	if t == nil {
+		return nil
+	}
+	var names []string
+	for _, v := range t.env {
+		if !env.Reserved(v.Name) {
+			names = append(names, v.Name)
+		}
+	}
+	return names
+}
+
 // secretNames lists the container's secrets, for a warning.
 func (t *taskRun) secretNames() string {
 	names := make([]string, len(t.secrets))

@@ -283,12 +283,6 @@ func parseConfigTask(pre, args, environ []string, t *taskRun) (*config, error) {
 		return nil, usagef("run secretexec --help for the flags", "%s", strings.TrimPrefix(err.Error(), "invalid value "))
 	}
 	c.command = fs.Args()
-	if t != nil && len(c.command) == 0 {
-		c.command = preCommand
-		if pre == nil {
-			c.command = t.argv
-		}
-	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 
@@ -368,6 +362,14 @@ func parseConfigTask(pre, args, environ []string, t *taskRun) (*config, error) {
 			c.sources[i].Recursive = c.recursive
 		}
 	}
+	// The container's command, unless COMMAND is given or --output alone asks for runbook
+	// mode (the file is then what compose gets; nothing runs).
+	if t != nil && len(c.command) == 0 && c.output == "" {
+		c.command = preCommand
+		if pre == nil {
+			c.command = t.argv
+		}
+	}
 	return c, c.check()
 }
 
@@ -412,10 +414,9 @@ func (c *config) check() error {
 	if c.container != "" && c.taskDef == "" {
 		return usagef("add --ecs-task-definition FILE", "--container needs --ecs-task-definition")
 	}
-	if c.taskDef != "" && c.task == nil {
-		return nil // the rest once the task definition, which may give the command, is read
-	}
-	if len(c.command) == 0 && c.output == "" && !c.dryRun {
+	// Until the task definition is read, its container may still give the command.
+	pending := c.taskDef != "" && c.task == nil
+	if len(c.command) == 0 && c.output == "" && !c.dryRun && !pending {
 		if c.task != nil {
 			return usagef("give the command after --, or set entryPoint or command in the task definition", "container %q gives no command to run", c.task.name)
 		}
@@ -425,7 +426,7 @@ func (c *config) check() error {
 		if c.watch < time.Second {
 			return usagef("a check every second at most: --watch 1s or more (5m is a good start)", "--watch %s is under 1s", c.watch)
 		}
-		if len(c.command) == 0 && !c.dryRun {
+		if len(c.command) == 0 && !c.dryRun && !pending {
 			return usagef("secretexec --watch 5m [flags] -- COMMAND [ARG...]", "--watch needs a command")
 		}
 	}
@@ -435,7 +436,7 @@ func (c *config) check() error {
 	if c.stopTimeout <= 0 {
 		return usagef("", "--stop-timeout must be positive")
 	}
-	if c.init && len(c.command) == 0 {
+	if c.init && len(c.command) == 0 && !pending {
 		return usagef("", "--init needs a command")
 	}
 	return nil

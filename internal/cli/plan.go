@@ -81,6 +81,7 @@ func fetchMerge(ctx context.Context, c *config, f *fetch.Fetcher, refs []ref.Var
 		}
 	}
 	if c.output != "" {
+		fx.names = c.task.envNames()
 		for _, r := range resolved {
 			fx.names = append(fx.names, r.Var)
 		}
@@ -99,6 +100,11 @@ func fetchMerge(ctx context.Context, c *config, f *fetch.Fetcher, refs []ref.Var
 				fx.from[d.Name] = d.Source
 			} else if _, ok := fx.from[d.Name]; !ok && d.Action == env.Kept {
 				fx.from[d.Name] = "inherited, kept by --no-override"
+			}
+		}
+		for _, name := range c.task.envNames() {
+			if _, ok := fx.from[name]; !ok {
+				fx.from[name] = fmt.Sprintf("container %q's environment", c.task.name)
 			}
 		}
 	}

@@ -124,8 +124,8 @@ func (s *start) run(ctx context.Context, args, environ []string) (int, error) {
 	return s.runCommand(ctx)
 }
 
-// configure reads the flags and twins, and the references in the environment. done says
-// the start is over (--help, --version).
+// configure reads the flags and twins, the task definition's container, the references in
+// the environment and the required names. done says the start is over (--help, --version).
 func (s *start) configure(args, environ []string) (done bool, err error) {
 	c, err := parseConfig(args, environ)
 	if err != nil {

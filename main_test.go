@@ -45,6 +45,7 @@ func TestMain(m *testing.M) {
 		"envdump":    envdump,
 		"status":     status,
 		"recorder":   recorder,
+		"gunicorn":   gunicorn,
 	})
 }
 
@@ -119,6 +120,20 @@ func envdump() {
 		}
 	}
 	os.Exit(*code)
+}
+
+// gunicorn stands in for the command of examples/ecs/task-definition.json: it prints its
+// argv, then what envdump prints for each variable named in $SHOW (comma-separated).
+func gunicorn() {
+	fmt.Printf("gunicorn argv=%q\n", os.Args[1:])
+	for _, name := range strings.Split(os.Getenv("SHOW"), ",") {
+		if v, ok := os.LookupEnv(name); !ok {
+			fmt.Printf("%s unset\n", name)
+		} else {
+			sum := sha256.Sum256([]byte(v))
+			fmt.Printf("%s len=%d sha=%x\n", name, len(v), sum[:4])
+		}
+	}
 }
 
 // recorder is the command --watch tests run: it appends what happens to it to a log, one
@@ -266,9 +281,14 @@ func (e *harness) setup(env *testscript.Env) error {
 	e.srv = srv
 	work := env.WorkDir
 	log := filepath.Join(work, ".own-output")
-	// EMU_HOSTPORT is the emulator's address, for scripts that reach it another way.
+	// EMU_HOSTPORT is the emulator's address, for scripts that reach it another way; REPO
+	// the repository, for scripts that read its examples.
 	hostport := strings.TrimPrefix(srv.URL, "http://")
-	for _, kv := range append(srv.Env(work), "HOME="+filepath.Join(work, "home"), ownLogVar+"="+log, "EMU_HOSTPORT="+hostport, noRaceExitSleep) {
+	repo, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	for _, kv := range append(srv.Env(work), "HOME="+filepath.Join(work, "home"), ownLogVar+"="+log, "EMU_HOSTPORT="+hostport, "REPO="+repo, noRaceExitSleep) {
 		k, v, _ := strings.Cut(kv, "=")
 		env.Setenv(k, v)
 	}

@@ -29,11 +29,14 @@ import (
 
 // Options say how to talk to AWS and what a fetch accepts.
 type Options struct {
-	Region     string        // "" for the SDK's chain, an ARN's region, then instance metadata
-	Retries    int           // attempts per AWS request
-	Timeout    time.Duration // the whole fetch's deadline, from which each attempt's limit is derived (AttemptTimeout)
-	AppID      string        // the SDK's application id, sent in the User-Agent that CloudTrail records
-	AllowEmpty bool          // an empty path or JSON secret is not an error
+	Region string // "" for the SDK's chain, an ARN's region, then instance metadata
+	// DefaultRegion is used when neither Region nor the SDK's chain gives one, before the
+	// ARNs' regions: the region of an ECS task definition's own ARN.
+	DefaultRegion string
+	Retries       int           // attempts per AWS request
+	Timeout       time.Duration // the whole fetch's deadline, from which each attempt's limit is derived (AttemptTimeout)
+	AppID         string        // the SDK's application id, sent in the User-Agent that CloudTrail records
+	AllowEmpty    bool          // an empty path or JSON secret is not an error
 	// Logf, when set, is told the region's origin, each retry and the SDK's own log lines
 	// (instance-metadata fallbacks); never a value.
 	Logf func(format string, args ...any)
@@ -79,8 +82,8 @@ const (
 // identity, container and instance roles), settles the region, checks its shape and then
 // that credentials exist, so that these problems are reported once, with a hint, before any
 // source is fetched; then it builds the clients (NewFromConfig). The region comes from
-// --region, the SDK's chain, the first ARN among sources and refs, or instance metadata, in
-// that order. Instance metadata is asked only for what is still unknown: given a region and
+// --region, the SDK's chain, o.DefaultRegion, the first ARN among sources and refs, or
+// instance metadata, in that order. Instance metadata is asked only for what is still unknown: given a region and
 // credentials, it is never contacted; when it is, one client asks it for both.
 func New(ctx context.Context, o Options, sources []Source, refs []ref.VarRef) (*Fetcher, error) {
 	var opts []func(*config.LoadOptions) error
@@ -107,6 +110,10 @@ func New(ctx context.Context, o Options, sources []Source, refs []ref.VarRef) (*
 			imdsClient = imds.NewFromConfig(cfg, watch.options)
 		}
 		return imdsClient
+	}
+	if cfg.Region == "" && o.DefaultRegion != "" {
+		cfg.Region = o.DefaultRegion
+		logf("region %s, from the task definition's ARN", cfg.Region)
 	}
 	if cfg.Region == "" {
 		if cfg.Region = ARNRegion(sources); cfg.Region != "" {

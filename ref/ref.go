@@ -504,3 +504,13 @@ func isLowerDash(s string) bool {
 func hasFoldPrefix(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
+
+// RegionOf returns the region of any ARN (arn:PARTITION:SERVICE:REGION:...), such as an ECS
+// task definition's, or "" when s is not an ARN or names no valid region.
+func RegionOf(s string) string {
+	a, ok := splitARN(s)
+	if !ok || a.region == "" || !ValidRegion(a.region) {
+		return ""
+	}
+	return a.region
+}

@@ -3,6 +3,9 @@
 // front of a small command that lists the variables it received, values masked.
 //
 //	go run ./examples/demo
+//	go run ./examples/demo ecs    # examples/ecs/task-definition.json: --dry-run, then its own command
+//
+// With ecs, a stand-in gunicorn (this program again) lists what the container's command got.
 package main
 
 import (
@@ -33,18 +36,27 @@ var (
 	appSecret = `{"BRAPI_KEY":"demo-brapi-token","FEATURE_FLAGS":{"beta":true},"WORKERS":4}`
 )
 
+// shown are the variables the stand-in gunicorn lists.
+var shown = []string{"SECRET_KEY", "JWT_SECRET_KEY", "DB_HOST", "DB_PASS", "BRAPI_KEY", "AWS_REGION", "SECRETEXEC_SSM_PATH"}
+
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "show" {
 		show(os.Args[2:])
 		return
 	}
-	if err := demo(); err != nil {
+	if filepath.Base(os.Args[0]) == "gunicorn" {
+		fmt.Printf("\ngunicorn (a stand-in) started with %q\n", os.Args[1:])
+		show(shown)
+		return
+	}
+	ecs := len(os.Args) > 1 && os.Args[1] == "ecs"
+	if err := demo(ecs); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func demo() error {
+func demo(ecs bool) error {
 	ctx := context.Background()
 	srv, err := awstest.Start() // kumo, behind a proxy that enforces AWS's request limits
 	if err != nil {
@@ -71,6 +83,9 @@ func demo() error {
 		return err
 	}
 
+	if ecs {
+		return demoECS(srv, dir, bin, self)
+	}
 	args := []string{"--verbose", "--ssm-path", "/auraxis/prod", "--secret-id", "auraxis/prod/app", "--", self, "show",
 		"SECRET_KEY", "JWT_SECRET_KEY", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASS", "POSTGRES_PASSWORD",
 		"BRAPI_KEY", "FEATURE_FLAGS", "WORKERS", "SECRETEXEC_SSM_PATH"}
@@ -89,6 +104,39 @@ func demo() error {
 	}
 	fmt.Printf("secretexec started as pid %d\n", cmd.Process.Pid)
 	return cmd.Wait()
+}
+
+// taskDefinition is the repository's example, read from a clone's root.
+const taskDefinition = "examples/ecs/task-definition.json"
+
+// demoECS runs the example task definition's container: first --dry-run, then its own
+// command, with a stand-in gunicorn (this program, by another name) first on PATH.
+func demoECS(srv *awstest.Server, dir, bin, self string) error {
+	if _, err := os.Stat(taskDefinition); err != nil {
+		return fmt.Errorf("run the demo from the repository's root: %w", err)
+	}
+	binDir := filepath.Join(dir, "bin")
+	if err := os.Mkdir(binDir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Symlink(self, filepath.Join(binDir, "gunicorn")); err != nil {
+		return err
+	}
+	env := append(srv.Env(dir), "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"), "HOME="+dir)
+	for _, args := range [][]string{
+		{"--dry-run", "--ecs-task-definition", taskDefinition},
+		{"--ecs-task-definition", taskDefinition},
+	} {
+		fmt.Printf("$ secretexec %s\n", strings.Join(args, " "))
+		cmd := exec.Command(bin, args...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
+		cmd.Env = env
+		if err := cmd.Run(); err != nil {
+			return err
+		}
+		fmt.Println()
+	}
+	return nil
 }
 
 func seed(ctx context.Context, srv *awstest.Server) error {

@@ -56,12 +56,13 @@ type start struct {
 	lg     *logger
 	stdout io.Writer
 
-	c    *config
-	base []string // the inherited environment, each name once, SECRETEXEC_* removed
-	refs []ref.VarRef
-	f    *fetch.Fetcher // nil when nothing is fetched
-	fx   *fetched
-	path string // the command, looked up in the merged environment
+	c        *config
+	base     []string // the inherited environment, each name once, SECRETEXEC_* removed
+	refs     []ref.VarRef
+	required []string       // --require and --require-file's names
+	f        *fetch.Fetcher // nil when nothing is fetched
+	fx       *fetched
+	path     string // the command, looked up in the merged environment
 }
 
 // interrupted is a signal that stopped secretexec during what (a phase).
@@ -90,9 +91,14 @@ func (s *start) run(ctx context.Context, args, environ []string) (int, error) {
 	if err := s.fetch(ctx); err != nil {
 		return 0, err
 	}
+	set, missing := s.requireState(s.fx)
 	if c.dryRun {
+		printRequired(s.stdout, s.required, set, missing)
 		s.printWatchPlan()
-		return proc.StatusOK, nil
+		return proc.StatusOK, missing // a missing name fails the check a CI job runs
+	}
+	if missing != nil {
+		return 0, missing
 	}
 	if c.output == "" || c.disable {
 		// Nothing left to interrupt: deregister while the command is checked.
@@ -118,12 +124,18 @@ func (s *start) run(ctx context.Context, args, environ []string) (int, error) {
 	return s.runCommand(ctx)
 }
 
-// configure reads the flags and twins, and the references in the environment. done says
-// the start is over (--help, --version).
+// configure reads the flags and twins, the task definition's container, the references in
+// the environment and the required names. done says the start is over (--help, --version).
 func (s *start) configure(args, environ []string) (done bool, err error) {
 	c, err := parseConfig(args, environ)
 	if err != nil {
 		return false, err
+	}
+	if c.taskDef != "" && !c.help && !c.version {
+		// The container's environment configures secretexec too, as in the container.
+		if c, environ, err = loadTask(c, args, environ); err != nil {
+			return false, err
+		}
 	}
 	s.c = c
 	s.lg.quiet, s.lg.verbose = c.quiet, c.verbose
@@ -142,7 +154,16 @@ func (s *start) configure(args, environ []string) (done bool, err error) {
 		s.ints.HoldForCommand()
 	}
 	s.base = env.Without(environ, env.Reserved)
-	s.refs, err = ref.Scan(s.base, c.resolveARNs)
+	if s.refs, err = ref.Scan(s.base, c.resolveARNs); err != nil {
+		return false, err
+	}
+	if c.task != nil {
+		c.task.describe(s.lg)
+		if !c.disable {
+			s.base, s.refs = c.task.addSecrets(s.base, s.refs)
+		}
+	}
+	s.required, err = requiredNames(c)
 	return false, err
 }
 
@@ -151,6 +172,9 @@ func (s *start) configure(args, environ []string) (done bool, err error) {
 func (s *start) fetch(ctx context.Context) error {
 	c := s.c
 	if c.disable {
+		if c.task != nil && len(c.task.secrets) > 0 {
+			s.lg.warnf("SECRETEXEC_DISABLE is set: not setting container %q's secrets %s", c.task.name, c.task.secretNames())
+		}
 		if len(s.refs) > 0 {
 			s.lg.warnf("SECRETEXEC_DISABLE is set: not fetching secrets; references left unresolved in %s", refNames(s.refs))
 		} else {
@@ -165,15 +189,25 @@ func (s *start) fetch(ctx context.Context) error {
 	if len(c.sources) == 0 && len(s.refs) == 0 {
 		s.lg.warnf("no --ssm-path, --secret-id or reference given: nothing to fetch")
 		if c.dryRun {
-			printPlan(s.stdout, c, nil)
+			printPlan(s.stdout, c, planLines(c, nil, nil))
 		}
 		s.fx = &fetched{merged: s.base}
+		if c.output != "" {
+			s.fx.names = c.task.envNames()
+		}
 		return s.interrupted("while fetching")
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var err error
 	o := fetch.Options{Region: c.region, Retries: c.retries, Timeout: c.timeout, AppID: appID(s.build), AllowEmpty: c.allowEmpty}
+	if t := c.task; t != nil {
+		if o.Region == "" && t.envRegion != "" {
+			o.Region = t.envRegion
+			s.lg.verbosef("region %s, from container %q's environment", o.Region, t.name)
+		}
+		o.DefaultRegion = t.arnRegion
+	}
 	if c.verbose {
 		o.Logf = s.lg.verbosef
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
 	"github.com/secretexec/secretexec/internal/proc"
+	"github.com/secretexec/secretexec/internal/taskdef"
 	"github.com/secretexec/secretexec/ref"
 )
 
@@ -45,7 +46,33 @@ func Hint(err error) string {
 	var ne *env.NULError
 	var we *env.UnwritableError
 	var re *ref.ScanError
+	var me *missingError
+	var te *taskdef.SyntaxError
+	var ce *taskdef.ContainerError
+	var ee *taskdef.EntryError
+	var fe2 *envFilesError
+	var ne2 *env.NamesError
 	switch {
+	case errors.As(err, &me):
+		return missingHint(me)
+	case errors.As(err, &te):
+		return "fix the JSON there; aws ecs describe-task-definition --task-definition FAMILY > FILE writes a file secretexec reads"
+	case errors.Is(err, taskdef.ErrNotTaskDefinition):
+		return "give the output of aws ecs describe-task-definition, a task definition (register-task-definition --cli-input-json), or its containerDefinitions array"
+	case errors.As(err, &ce):
+		if ce.Name == "" {
+			return "pick one with --container NAME"
+		}
+		return "--container takes a container's name (case-sensitive)"
+	case errors.As(err, &ee):
+		if ee.ValueFrom {
+			return valueFromHint
+		}
+		return ""
+	case errors.As(err, &fe2):
+		return "download the file and pass its variables in the environment (aws s3 cp s3://BUCKET/KEY.env app.env; set -a; . ./app.env; set +a), or move them to environment, secrets or a path read with --ssm-path"
+	case errors.As(err, &ne2):
+		return "one name a line: NAME, NAME=anything or export NAME=anything; # starts a comment"
 	case errors.As(err, &fe):
 		return fetchHint(fe)
 	case errors.As(err, &se):
@@ -68,6 +95,53 @@ func Hint(err error) string {
 		return refHint
 	}
 	return ""
+}
+
+// valueFromHint lists the valueFrom forms ECS accepts.
+const valueFromHint = "a secret's valueFrom is a parameter name (read in the configured region), " +
+	"a parameter ARN arn:aws:ssm:REGION:ACCOUNT:parameter/NAME, or a secret ARN " +
+	"arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME[:JSON_KEY:VERSION_STAGE:VERSION_ID] " +
+	"(a version stage or a version id, not both)"
+
+// missingHint says where required names could have come from: the sources given, the task
+// definition, references, the inherited environment; and how to see the plan.
+func missingHint(e *missingError) string {
+	if e.disabled {
+		return "SECRETEXEC_DISABLE is set, so nothing is fetched: set them in the environment for this run, or unset SECRETEXEC_DISABLE"
+	}
+	name := "NAME"
+	if len(e.missing) == 1 {
+		name = e.missing[0]
+	}
+	var from []string
+	for _, src := range e.sources {
+		switch {
+		case src.Kind == fetch.SSMPath:
+			from = append(from, fmt.Sprintf("parameter %s/%s (--ssm-path %s)", strings.TrimSuffix(src.Path, "/"), name, src.Path))
+		case src.Bind != "":
+			from = append(from, fmt.Sprintf("secret %s, as %s only (--secret-id %s=%s)", src.SecretID, src.Bind, src.Bind, src.SecretID))
+		default:
+			from = append(from, fmt.Sprintf("key %s of secret %s (--secret-id %s)", name, src.SecretID, src.SecretID))
+		}
+	}
+	if e.task != nil {
+		from = append(from, fmt.Sprintf("container %q's environment or secrets (%s)", e.task.name, e.task.file))
+	}
+	if e.refs > 0 {
+		from = append(from, "a reference in the environment")
+	}
+	lead := "each could come from "
+	if name != "NAME" {
+		lead = "it could come from "
+	}
+	if len(e.sources) == 0 && e.task == nil && e.refs == 0 {
+		lead = "no --ssm-path, --secret-id or reference is given: add the source that holds them, or set them in the environment"
+	} else if e.output != "" {
+		lead += strings.Join(from, ", or ") + " (" + e.output + " holds only what is fetched, not inherited values)"
+	} else {
+		lead += strings.Join(append(from, "the inherited environment"), ", or ")
+	}
+	return lead + "; --dry-run shows where each variable comes from"
 }
 
 // refHint lists the accepted reference forms, after a malformed one.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +48,37 @@ type config struct {
 	help        bool
 	disable     bool
 	command     []string
+
+	// An ECS task definition to run (--ecs-task-definition, --container) and the names the
+	// command needs (--require, --require-file).
+	taskDef     string
+	container   string
+	require     nameList
+	requireFile string
+	task        *taskRun // the task definition's container, once read (configure)
+}
+
+// nameList is --require: variable names, comma-separated and repeatable, each once.
+type nameList []string
+
+func (l *nameList) String() string { return strings.Join(*l, ",") }
+
+func (l *nameList) Set(v string) error {
+	for _, name := range strings.Split(v, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "":
+			continue
+		case !env.ValidName(name):
+			return fmt.Errorf("%q is not a variable name (letters, digits and _, not starting with a digit)", name)
+		case env.Reserved(name):
+			return fmt.Errorf("%s: SECRETEXEC_* variables never reach the command", name)
+		}
+		if !slices.Contains(*l, name) {
+			*l = append(*l, name)
+		}
+	}
+	return nil
 }
 
 // sourceList collects --ssm-path and --secret-id in command-line order, both into one list.
@@ -205,6 +237,10 @@ func newFlagSet(c *config) (*flag.FlagSet, map[string]*sourceList, *error) {
 	c.stopSignal = syscall.SIGTERM // the default, as docker stop's
 	fs.Var((*signalFlag)(&c.stopSignal), "stop-signal", "")
 	fs.DurationVar(&c.stopTimeout, "stop-timeout", 10*time.Second, "")
+	fs.StringVar(&c.taskDef, "ecs-task-definition", "", "")
+	fs.StringVar(&c.container, "container", "", "")
+	fs.Var(&c.require, "require", "")
+	fs.StringVar(&c.requireFile, "require-file", "", "")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "")
 	fs.BoolVar(&c.verbose, "verbose", false, "")
 	fs.BoolVar(&c.quiet, "quiet", false, "")
@@ -217,8 +253,24 @@ func newFlagSet(c *config) (*flag.FlagSet, map[string]*sourceList, *error) {
 // parseConfig reads the command line, then each SECRETEXEC_* twin of a flag not given.
 // environ holds each name once (env.Unique).
 func parseConfig(args, environ []string) (*config, error) {
-	c := &config{}
+	return parseConfigTask(nil, args, environ, nil)
+}
+
+// parseConfigTask is parseConfig for a task definition's container t, once read: pre is
+// the arguments of a container that runs secretexec itself (its entryPoint and command after
+// "secretexec"), parsed before args, so that args' flags win and add their sources after
+// pre's; without a COMMAND in args, the container's command runs (pre's, else t's whole
+// command line). environ then holds the task definition's environment too.
+func parseConfigTask(pre, args, environ []string, t *taskRun) (*config, error) {
+	c := &config{task: t}
 	fs, lists, setErr := newFlagSet(c)
+	var preCommand []string
+	if t != nil && pre != nil {
+		if err := fs.Parse(pre); err != nil {
+			return nil, usagef("secretexec reads the flags a container passes to it as its own; fix them in the task definition", "container %q runs secretexec with its entryPoint and command: %s", t.name, strings.TrimPrefix(err.Error(), "invalid value "))
+		}
+		preCommand = fs.Args()
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			c.help = true
@@ -310,6 +362,14 @@ func parseConfig(args, environ []string) (*config, error) {
 			c.sources[i].Recursive = c.recursive
 		}
 	}
+	// The container's command, unless COMMAND is given or --output alone asks for runbook
+	// mode (the file is then what compose gets; nothing runs).
+	if t != nil && len(c.command) == 0 && c.output == "" {
+		c.command = preCommand
+		if pre == nil {
+			c.command = t.argv
+		}
+	}
 	return c, c.check()
 }
 
@@ -351,14 +411,22 @@ func (c *config) check() error {
 	if c.quiet && c.verbose {
 		return usagef("", "--quiet and --verbose contradict each other")
 	}
-	if len(c.command) == 0 && c.output == "" && !c.dryRun {
+	if c.container != "" && c.taskDef == "" {
+		return usagef("add --ecs-task-definition FILE", "--container needs --ecs-task-definition")
+	}
+	// Until the task definition is read, its container may still give the command.
+	pending := c.taskDef != "" && c.task == nil
+	if len(c.command) == 0 && c.output == "" && !c.dryRun && !pending {
+		if c.task != nil {
+			return usagef("give the command after --, or set entryPoint or command in the task definition", "container %q gives no command to run", c.task.name)
+		}
 		return usagef("secretexec [flags] [--] COMMAND [ARG...], or --output FILE, or --dry-run", "no command given")
 	}
 	if c.watch != 0 {
 		if c.watch < time.Second {
 			return usagef("a check every second at most: --watch 1s or more (5m is a good start)", "--watch %s is under 1s", c.watch)
 		}
-		if len(c.command) == 0 && !c.dryRun {
+		if len(c.command) == 0 && !c.dryRun && !pending {
 			return usagef("secretexec --watch 5m [flags] -- COMMAND [ARG...]", "--watch needs a command")
 		}
 	}
@@ -368,7 +436,7 @@ func (c *config) check() error {
 	if c.stopTimeout <= 0 {
 		return usagef("", "--stop-timeout must be positive")
 	}
-	if c.init && len(c.command) == 0 {
+	if c.init && len(c.command) == 0 && !pending {
 		return usagef("", "--init needs a command")
 	}
 	return nil

@@ -22,6 +22,8 @@ func FuzzParseConfig(f *testing.F) {
 		{"--output\x00.env\x00--format\x00export", "SECRETEXEC_TIMEOUT=-1s"},
 		{"env", "SECRETEXEC_SSM_PATH=app\x00SECRETEXEC_DISABLE=maybe\x00SECRETEXEC_REGOIN=x"},
 		{"--retries\x000\x00--\x00env", "SECRETEXEC_INIT=1"},
+		{"--ecs-task-definition\x00td.json\x00--require\x00A,B\x00--timeout\x000s", "SECRETEXEC_CONTAINER=web\x00SECRETEXEC_REQUIRE_FILE=.env.example"},
+		{"--require\x00A,1B\x00--\x00env", "SECRETEXEC_REQUIRE=SECRETEXEC_X"},
 	} {
 		f.Add(seed[0], seed[1])
 	}

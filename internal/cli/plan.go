@@ -71,7 +71,7 @@ func (s *start) fetchMerge(ctx context.Context, rep *report) (*fetched, error) {
 		rep.lg.verbosef("fetched %d sources and %d references in %s", len(results), len(resolved), time.Since(began).Round(time.Millisecond))
 	}
 	if rep != nil && (c.verbose || c.dryRun) { // only then: it is a line of text per variable
-		lines := planLines(resolved, decisions)
+		lines := planLines(c, resolved, decisions)
 		if c.verbose {
 			for _, l := range lines {
 				rep.lg.verbosef("%s", l)
@@ -82,6 +82,7 @@ func (s *start) fetchMerge(ctx context.Context, rep *report) (*fetched, error) {
 		}
 	}
 	if c.output != "" {
+		fx.names = c.task.envNames()
 		for _, r := range resolved {
 			fx.names = append(fx.names, r.Var)
 		}
@@ -100,6 +101,11 @@ func (s *start) fetchMerge(ctx context.Context, rep *report) (*fetched, error) {
 				fx.from[d.Name] = d.Source
 			} else if _, ok := fx.from[d.Name]; !ok && d.Action == env.Kept {
 				fx.from[d.Name] = "inherited, kept by --no-override"
+			}
+		}
+		for _, name := range c.task.envNames() {
+			if _, ok := fx.from[name]; !ok {
+				fx.from[name] = fmt.Sprintf("container %q's environment", c.task.name)
 			}
 		}
 	}
@@ -129,20 +135,31 @@ func describe(d env.Decision) string {
 	return fmt.Sprintf("%s: from %s, %s", d.Name, from, d.Action)
 }
 
-// planLines describes, sorted by variable name, each resolved reference and each decision
-// about a fetched variable: names and where they came from, never values.
-func planLines(resolved []fetch.Resolved, decisions []env.Decision) []string {
-	type line struct {
-		name, text string
+// planLine is one line of the plan, about one variable.
+type planLine struct {
+	name, text string
+}
+
+// planLines describes, sorted by variable name, the task definition's environment, each
+// resolved reference and each decision about a fetched variable: names and where they came
+// from, never values.
+func planLines(c *config, resolved []fetch.Resolved, decisions []env.Decision) []string {
+	var ls []planLine
+	if c.task != nil {
+		ls = c.task.planLines()
 	}
-	var ls []line
 	for _, r := range resolved {
-		ls = append(ls, line{r.Var, fmt.Sprintf("%s: from %s", r.Var, r.Ref)})
+		from := c.task.secretFrom(r.Var)
+		if from == "" {
+			from = r.Ref.String()
+		}
+		ls = append(ls, planLine{r.Var, fmt.Sprintf("%s: from %s", r.Var, from)})
 	}
 	for _, d := range decisions {
-		ls = append(ls, line{d.Name, describe(d)})
+		ls = append(ls, planLine{d.Name, describe(d)})
 	}
-	// Stable: a reference comes before the sources that may then override it.
+	// Stable: the task definition's environment, then a reference, come before the sources
+	// that may then override them.
 	sort.SliceStable(ls, func(i, j int) bool { return ls[i].name < ls[j].name })
 	out := make([]string, len(ls))
 	for i, l := range ls {
@@ -158,6 +175,8 @@ func printPlan(w io.Writer, c *config, lines []string) {
 	}
 	if len(c.command) > 0 {
 		fmt.Fprintf(w, "would exec %q\n", c.command)
+	} else if c.task != nil && c.output == "" {
+		fmt.Fprintf(w, "no command: container %q gives none (a start needs one after --)\n", c.task.name)
 	}
 	if c.output != "" {
 		fmt.Fprintf(w, "would write %s (%s)\n", c.output, c.format)

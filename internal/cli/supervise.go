@@ -58,9 +58,9 @@ func (s *start) supervise(ctx context.Context, sv *proc.Supervisor) (int, error)
 	return watch.Run(ctx, cfg, supervisor{sv: sv, argv: c.command}, child, first), nil
 }
 
-// check fetches everything again, as at start, within --timeout, and resolves the command in
-// the new environment: what would stop the new command from starting is a failed check too,
-// and the running one is kept.
+// check fetches everything again, as at start, within --timeout, checks the required names
+// and resolves the command in the new environment: what would stop the new command from
+// starting is a failed check too, and the running one is kept.
 func (s *start) check(ctx context.Context) (watch.State, error) {
 	c := s.c
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -68,6 +68,10 @@ func (s *start) check(ctx context.Context) (watch.State, error) {
 	fx, err := s.fetchMerge(ctx, nil)
 	if err != nil {
 		return watch.State{}, timeoutErr(ctx, c, err)
+	}
+	// A change after which a required name would be missing is not applied.
+	if _, err := s.requireState(fx); err != nil {
+		return watch.State{}, err
 	}
 	path, err := checkCommand(c.command, fx.merged)
 	if err != nil {

@@ -275,7 +275,11 @@ func shortError(err error) error {
 	var de *smithy.DeserializationError
 	var se *smithyhttp.RequestSendError
 	var ne net.Error
+	var ce *CredentialsError
 	switch {
+	case errors.As(err, &ce):
+		// A refresh that failed while signing: the summary, never the SDK's message.
+		return &sdkError{msg: "getting AWS credentials: " + ce.Error(), err: ce}
 	case errors.As(err, &ate):
 		return &sdkError{msg: ate.Error(), err: err}
 	case errors.As(err, &de):

@@ -94,6 +94,10 @@ func setupHint(e *fetch.SetupError) string {
 		if e.HopLimit {
 			return hopLimitHint
 		}
+		var ce *fetch.CredentialsError
+		if errors.As(e, &ce) && ce.Provider != fetch.ProviderIMDS {
+			return "the AWS SDK's chain chose " + ce.Provider + " and it failed: check that provider's settings (AWS_PROFILE, AWS_CONFIG_FILE, the AWS_* variables); secretexec does not print its answer, which may hold credentials"
+		}
 		return "give the task or instance a role, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
 	}
 	return ""

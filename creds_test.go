@@ -44,7 +44,7 @@ var credAnswers = map[string]struct {
 	// SSO GetRoleCredentials (JSON): expiration must be a number.
 	"sso": {200, "application/json", fmt.Sprintf(`{"roleCredentials":{"accessKeyId":%q,"secretAccessKey":%q,"sessionToken":%q,"expiration":%q}}`, canaryKeyID, canarySecret, canaryToken, canaryBad)},
 	// STS AssumeRoleWithWebIdentity (XML): a truncated answer, and an error quoting the token.
-	"sts": {200, "text/xml", fmt.Sprintf(`<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s</SecretAccessKey><SessionToken>%s</SessionToken><Expiration>%s`, canaryKeyID, canarySecret, canaryToken, canaryBad)},
+	"sts":      {200, "text/xml", fmt.Sprintf(`<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s</SecretAccessKey><SessionToken>%s</SessionToken><Expiration>%s`, canaryKeyID, canarySecret, canaryToken, canaryBad)},
 	"stserror": {400, "text/xml", fmt.Sprintf(`<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error></ErrorResponse>`, canaryBad, canarySecret)},
 }
 

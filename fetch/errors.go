@@ -29,13 +29,24 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
+	msg := e.Err.Error()
 	if e.Ref != nil {
-		fmt.Fprintf(&b, "variable %s: %s: ", e.Ref.Var, e.Ref.Ref)
+		shown := e.Ref.Ref.String()
+		if !e.Found() && !e.Ref.Ref.IsARN() {
+			shown = e.Ref.Ref.Shown()
+			// AWS's message may name the reference (an IAM denial names the resource):
+			// its code only.
+			var apiErr smithy.APIError
+			if errors.As(e.Err, &apiErr) {
+				msg = apiErr.ErrorCode()
+			}
+		}
+		fmt.Fprintf(&b, "variable %s: %s: ", e.Ref.Var, shown)
 	} else {
 		b.WriteString(e.Source.String())
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Err.Error())
+	b.WriteString(msg)
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
 	}
@@ -56,6 +67,19 @@ func (e *Error) forRef(vr ref.VarRef) *Error {
 	c := *e
 	c.Source, c.Ref = Source{}, &vr
 	return &c
+}
+
+// Found reports whether AWS found what the failed reference names (the secret exists; what
+// failed is its key, its JSON, its form or its decryption): only then is the reference
+// printed whole, since a value that merely looks like a reference may be a password.
+func (e *Error) Found() bool {
+	var je *JSONError
+	var ce *CollisionError
+	var re *ReservedError
+	_, kms := KMSDenied(e.Err)
+	return errors.Is(e.Err, ErrNoKey) || errors.Is(e.Err, ErrEmptySecret) || errors.Is(e.Err, ErrBinarySecret) ||
+		errors.As(e.Err, &je) || errors.As(e.Err, &ce) || errors.As(e.Err, &re) ||
+		kms || e.Code() == "DecryptionFailure"
 }
 
 // SecretID is the id of the secret that failed, or "" for SSM.

@@ -115,8 +115,22 @@ func execHint(e *proc.ExecError) string {
 	return ""
 }
 
-// fetchHint says what to do about a failed source or reference.
+// fetchHint says what to do about a failed source or reference; for a reference the error
+// did not print (fetch.Error.Found), where to look instead.
 func fetchHint(e *fetch.Error) string {
+	h := sourceHint(e)
+	if e.Ref == nil || e.Found() || e.Ref.Ref.IsARN() {
+		return h
+	}
+	hidden := "the reference (the variable's value) is not printed: a value that merely looks like a reference may be a password"
+	if h == "" {
+		return hidden
+	}
+	return h + "; " + hidden
+}
+
+// sourceHint says what to do about a failed source or reference.
+func sourceHint(e *fetch.Error) string {
 	var r ref.Ref
 	if e.Ref != nil {
 		r = e.Ref.Ref
@@ -179,7 +193,7 @@ func fetchHint(e *fetch.Error) string {
 		switch code {
 		case "AccessDeniedException":
 			// GetParametersByPath is authorized against the path itself, not the parameters.
-			return fmt.Sprintf("the role needs ssm:GetParametersByPath on arn:aws:ssm:%s:*:parameter%s, and kms:Decrypt on the key of SecureString parameters", regionOr(e.Region), e.Source.Path)
+			return fmt.Sprintf("the role needs ssm:GetParametersByPath on arn:%s:ssm:%s:*:parameter%s, and kms:Decrypt on the key of SecureString parameters", ref.Partition(e.Region), regionOr(e.Region), e.Source.Path)
 		case "ValidationException":
 			return "a path is /-separated, starts with /, and has at most 15 levels"
 		}
@@ -187,6 +201,9 @@ func fetchHint(e *fetch.Error) string {
 	}
 	switch code {
 	case "AccessDeniedException":
+		if e.Ref != nil {
+			return fmt.Sprintf("the role needs secretsmanager:GetSecretValue on %s, and kms:Decrypt on the secret's key if it is a customer managed key", refSecretResource(r, e.Region))
+		}
 		return fmt.Sprintf("the role needs secretsmanager:GetSecretValue on %s, and kms:Decrypt on the secret's key if it is a customer managed key", secretResource(secretID, e.Region))
 	case "ResourceNotFoundException":
 		if r.VersionStage != "" || r.VersionID != "" {
@@ -227,12 +244,22 @@ func regionOr(r string) string {
 	return r
 }
 
-// paramResource is the IAM resource of the parameter a reference names.
+// paramResource is the IAM resource of the parameter a reference names; NAME stands for a
+// name AWS did not confirm (ref.Ref.Shown).
 func paramResource(r ref.Ref, region string) string {
-	if strings.HasPrefix(r.ID, "arn:") {
+	if r.IsARN() {
 		return r.ID
 	}
-	return fmt.Sprintf("arn:aws:ssm:%s:*:parameter/%s", regionOr(region), strings.TrimPrefix(r.Name, "/"))
+	return fmt.Sprintf("arn:%s:ssm:%s:*:parameter/NAME", ref.Partition(region), regionOr(region))
+}
+
+// refSecretResource is the IAM resource of the secret a reference names, NAME standing for
+// a name AWS did not confirm.
+func refSecretResource(r ref.Ref, region string) string {
+	if r.IsARN() {
+		return r.ID
+	}
+	return secretResource("NAME", region)
 }
 
 // secretResource is the IAM resource for a secret id: a full ARN as is, otherwise the name
@@ -241,5 +268,5 @@ func secretResource(id, region string) string {
 	if strings.HasPrefix(id, "arn:") {
 		return id
 	}
-	return fmt.Sprintf("arn:aws:secretsmanager:%s:*:secret:%s-??????", regionOr(region), id)
+	return fmt.Sprintf("arn:%s:secretsmanager:%s:*:secret:%s-??????", ref.Partition(region), regionOr(region), id)
 }

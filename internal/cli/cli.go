@@ -198,6 +198,9 @@ func checkCommand(argv, env_ []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := proc.CheckFormat(path); err != nil {
+		return "", err
+	}
 	if err := env.CheckExec(append([]string{path}, argv...), env_, proc.ExecLimit()); err != nil {
 		return "", err
 	}

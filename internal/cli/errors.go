@@ -105,6 +105,8 @@ func setupHint(e *fetch.SetupError) string {
 
 func execHint(e *proc.ExecError) string {
 	switch {
+	case e.ELF:
+		return "the binary needs a dynamic loader (and C library) the image does not have, e.g. glibc in an Alpine or scratch image: build it static (CGO_ENABLED=0) or use a matching base image"
 	case errors.Is(e.Err, unix.ENOENT):
 		return "for a script, check that the interpreter on its #! line exists in the image"
 	case errors.Is(e.Err, unix.EACCES), errors.Is(e.Err, unix.EPERM):

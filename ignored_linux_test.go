@@ -11,7 +11,7 @@ import (
 )
 
 // TestWatchKeepsInheritedIgnores: under --watch, started with SIGHUP and SIGINT ignored
-// (trap ”), the first command and every restarted one ignore them (SigIgn in their
+// (trap "" HUP INT), the first command and every restarted one ignore them (SigIgn in their
 // /proc/PID/status), and a SIGHUP to secretexec is ignored: it neither stops nor restarts
 // the command (issue 19).
 func TestWatchKeepsInheritedIgnores(t *testing.T) {

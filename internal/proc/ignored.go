@@ -7,7 +7,7 @@ import (
 	"syscall"
 )
 
-// inheritedIgnores are the signals secretexec was started with ignored (nohup, trap ”, a
+// inheritedIgnores are the signals secretexec was started with ignored (nohup, trap "" HUP, a
 // background job of a non-interactive shell) that are still ignored: SIGHUP and SIGINT,
 // the only ones the Go runtime leaves ignored (it installs its own handlers for the others
 // before main, docs/signals.md). Read at package initialisation, before any signal.Notify:

@@ -138,6 +138,9 @@ func (s *start) configure(args, environ []string) (done bool, err error) {
 		fmt.Fprintln(s.stdout, versionString(s.build))
 		return true, nil
 	}
+	for _, w := range c.ineffective {
+		s.lg.warnf("%s", w)
+	}
 	if c.supervised() {
 		s.ints.HoldForCommand()
 	}

@@ -143,6 +143,11 @@ func (s *start) configure(args, environ []string) (done bool, err error) {
 	}
 	if c.supervised() {
 		s.ints.HoldForCommand()
+		// This process holds every value for as long as the command runs: no core file of
+		// it, nor its memory to other processes of its user.
+		if err := proc.NonDumpable(); err != nil {
+			s.lg.verbosef("could not make secretexec non-dumpable: %v", err)
+		}
 	}
 	s.base = env.Without(environ, env.Reserved)
 	s.refs, err = ref.Scan(s.base, c.resolveARNs)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 
 	"github.com/aws/smithy-go"
 
@@ -13,6 +14,36 @@ import (
 
 // ErrEmptyPath is a path that holds no parameters (without AllowEmpty).
 var ErrEmptyPath = errors.New("no parameters found")
+
+// ErrSameToken is a page whose NextToken is the one it was asked with: the pages would
+// go round forever (a proxy or a broken endpoint in the way; AWS never does this).
+var ErrSameToken = errors.New("the answer's NextToken is the one it was asked with: the pages would never end")
+
+// PagingError is a deadline that passed while a path was still being paged: every answer
+// came, and each had a NextToken. "No answer before the deadline" would be wrong.
+type PagingError struct {
+	Pages int // requests answered
+	Err   error // the cancelled request's error
+}
+
+func (e *PagingError) Error() string {
+	return fmt.Sprintf("still paging when the deadline passed: %d requests answered, and the pages had not ended", e.Pages)
+}
+
+func (e *PagingError) Unwrap() error { return e.Err }
+
+// pagingError is e, a path's failure after pages of answers, as a PagingError when the
+// deadline ended it.
+func pagingError(ctx context.Context, e *Error, pages int) *Error {
+	if pages > 1 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		e.Err = &PagingError{Pages: pages, Err: e.Err}
+	}
+	return e
+}
+
+// ConnReset reports whether err is a connection reset: something between secretexec and
+// AWS (a proxy, a firewall, a NAT gateway) dropped it, which is not AWS being slow.
+func ConnReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
 
 // Error is the failure of one source or one reference. Its message names the source, or the
 // variable and its reference, and never a value; its fields are the facts the command's
@@ -170,12 +201,25 @@ func newError(ctx context.Context, op, region string, err error) *Error {
 	// Keep the AWS error code and message, drop the SDK's operation/request-id wrapping: the
 	// source and operation are already named.
 	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
+	status, hasStatus := httpStatus(err)
+	switch {
+	case errors.As(err, &apiErr) && apiErr.ErrorCode() == "UnknownError" && hasStatus && status/100 != 2:
+		// The SDK found no AWS error in the answer (a redirect, an empty body): not AWS's.
+		e.Err = &sdkError{msg: notAWS(status), err: err}
+	case apiErr != nil:
 		e.Err = apiError{apiErr}
-	} else {
+	default:
 		e.Err = shortError(err)
 	}
 	return e
+}
+
+// notAWS is the message for an HTTP error answer that is not AWS's.
+func notAWS(status int) string {
+	if status/100 == 3 {
+		return fmt.Sprintf("HTTP %d, a redirect, which AWS never answers (a proxy or captive portal in the way?)", status)
+	}
+	return fmt.Sprintf("HTTP %d with an answer that is not from AWS (a proxy in the way?)", status)
 }
 
 // sourceError is a failed AWS call of one source, in the configured region.

@@ -285,7 +285,7 @@ func shortError(err error) error {
 	case errors.As(err, &de):
 		if status, ok := httpStatus(err); ok && status/100 != 2 {
 			// An error answer that is not AWS's JSON: a proxy or load balancer in the way.
-			return &sdkError{msg: fmt.Sprintf("HTTP %d with an answer that is not from AWS (a proxy in the way?)", status), err: err}
+			return &sdkError{msg: notAWS(status), err: err}
 		}
 		return &sdkError{msg: errGarbled, err: err}
 	case errors.As(err, &se) && se.Err != nil:

@@ -51,12 +51,17 @@ const (
 	// of a body that never comes (and logs so). Like KMSDenied it fires only on an answer
 	// that holds secret material.
 	ShortBody Kind = "shortbody"
-	// Redirect answers 307 with an HTML body and a Location, as a proxy or captive portal
-	// in the way does.
+	// Redirect answers 307 with a Location and no body, as a proxy or captive portal in the
+	// way may.
 	Redirect Kind = "redirect"
+	// Endless answers 200 with no parameters and a new NextToken every time: pages that
+	// never end. SameToken answers with the NextToken it was sent ("loop" if none): a
+	// paginator that would go round forever.
+	Endless   Kind = "endless"
+	SameToken Kind = "sametoken"
 )
 
-var kinds = []Kind{Throttle, Status500, Status503, Reset, Slow, Hang, Garbled, AccessDenied, KMSDenied, DecryptionFailure, ShortBody, Redirect}
+var kinds = []Kind{Throttle, Status500, Status503, Reset, Slow, Hang, Garbled, AccessDenied, KMSDenied, DecryptionFailure, ShortBody, Redirect, Endless, SameToken}
 
 // The identity and account the AccessDenied messages name.
 const (
@@ -238,11 +243,22 @@ func (s *Server) applyFault(w http.ResponseWriter, req *request, f Fault) bool {
 		_, _ = w.Write([]byte(`{"Parameters":[{"Name":"/garbled","Value":`))
 	case AccessDenied:
 		writeAPIError(w, http.StatusBadRequest, "AccessDeniedException", deniedMessage(req))
+	case Endless, SameToken:
+		var in struct{ NextToken string }
+		_ = json.Unmarshal(req.body, &in)
+		next := in.NextToken
+		switch {
+		case f.Kind == Endless:
+			next = uuid.NewString()
+		case next == "":
+			next = "loop"
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusOK)
+		_ = json.NewEncoder(w).Encode(map[string]any{"Parameters": []any{}, "NextToken": next})
 	case Redirect:
 		w.Header().Set("Location", "http://portal.invalid/login")
-		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusTemporaryRedirect)
-		_, _ = w.Write([]byte("<html><body>Moved</body></html>"))
 	default:
 		return false
 	}

@@ -168,7 +168,14 @@ func sourceHint(e *fetch.Error) string {
 		}
 		return fmt.Sprintf("to put a plain (non-JSON) secret in one variable, bind it: --secret-id NAME=%s", e.Source.SecretID)
 	}
+	var pe *fetch.PagingError
 	switch {
+	case errors.As(e.Err, &pe):
+		return "AWS kept answering with a NextToken: for a path this large raise --timeout; if it should be small, something in the way (AWS_ENDPOINT_URL, a proxy) loops the pages"
+	case errors.Is(e.Err, fetch.ErrSameToken):
+		return "that is not AWS: check AWS_ENDPOINT_URL, the profile's endpoint_url and HTTPS_PROXY"
+	case fetch.ConnReset(e.Err):
+		return "the connection was reset, which is not AWS being slow: something between here and AWS (a proxy, a firewall, a NAT gateway) drops it; check the network path (HTTPS_PROXY, NO_PROXY, security groups, VPC endpoints)"
 	case fetch.NotTLS(e.Err):
 		return "the endpoint does not speak TLS: a plain-HTTP endpoint needs an http:// URL (AWS_ENDPOINT_URL, the profile's endpoint_url, HTTPS_PROXY)"
 	case fetch.TLSRefused(e.Err):

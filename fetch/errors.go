@@ -22,7 +22,7 @@ var ErrSameToken = errors.New("the answer's NextToken is the one it was asked wi
 // PagingError is a deadline that passed while a path was still being paged: every answer
 // came, and each had a NextToken. "No answer before the deadline" would be wrong.
 type PagingError struct {
-	Pages int // requests answered
+	Pages int   // requests answered
 	Err   error // the cancelled request's error
 }
 

@@ -61,22 +61,14 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	msg := e.Err.Error()
-	if e.Ref != nil {
-		shown := e.Ref.Ref.String()
-		if !e.Found() && !e.Ref.Ref.IsARN() {
-			shown = e.Ref.Ref.Shown()
-			// AWS's message may name the reference (an IAM denial names the resource):
-			// its code only.
-			var apiErr smithy.APIError
-			if errors.As(e.Err, &apiErr) {
-				msg = apiErr.ErrorCode()
-			}
-		}
-		fmt.Fprintf(&b, "variable %s: %s: ", e.Ref.Var, shown)
-	} else {
-		b.WriteString(e.Source.String())
-		b.WriteString(": ")
+	var apiErr smithy.APIError
+	if e.Ref != nil && e.hidden() && errors.As(e.Err, &apiErr) {
+		// AWS's message may name the reference (an IAM denial names the resource): its
+		// code only.
+		msg = apiErr.ErrorCode()
 	}
+	b.WriteString(e.subject())
+	b.WriteString(": ")
 	b.WriteString(msg)
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
@@ -85,6 +77,22 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// subject is what failed, as the message says it: the source, or the variable and its
+// reference (ref.Ref.Shown while hidden).
+func (e *Error) subject() string {
+	if e.Ref == nil {
+		return e.Source.String()
+	}
+	shown := e.Ref.Ref.String()
+	if e.hidden() {
+		shown = e.Ref.Ref.Shown()
+	}
+	return fmt.Sprintf("variable %s: %s", e.Ref.Var, shown)
+}
+
+// hidden reports whether the failed reference is not printed whole (Found).
+func (e *Error) hidden() bool { return e.Ref != nil && !e.Found() && !e.Ref.Ref.IsARN() }
 
 // forSource is e, from a request shared by several sources and references, as src's error.
 func (e *Error) forSource(src Source) *Error {

@@ -107,3 +107,30 @@ func TestCheckFormatELF(t *testing.T) {
 		t.Fatalf("%v, want ENOENT for the ELF interpreter %q", err, missing)
 	}
 }
+
+// FuzzCheckFormat: any file content gives nil or an *ExecError with a status of 126 or 127,
+// never a panic.
+func FuzzCheckFormat(f *testing.F) {
+	for _, seed := range []string{"#!/bin/sh\n", "#!", "#! \t/bin/sh -x\n", "#!/no/such\n", "\x7fELF", "\x7fELF\x02\x01\x01", "echo", ""} {
+		f.Add([]byte(seed))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, content []byte) {
+		p := filepath.Join(dir, "f")
+		if err := os.WriteFile(p, content, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		err := CheckFormat(p)
+		if err == nil {
+			return
+		}
+		var ee *ExecError
+		if !errors.As(err, &ee) {
+			t.Fatalf("%T %v, want an *ExecError", err, err)
+		}
+		if st := Status(err); st != StatusNoExec && st != StatusNotFound {
+			t.Fatalf("%v: status %d", err, st)
+		}
+		_ = ee.Error()
+	})
+}

@@ -21,6 +21,9 @@ import (
 //	           IMDSv2 required, anything without a token gets 401: what a container sees
 //	           on an instance whose PUT response hop limit is 1
 //	ec2 REGION a working IMDSv2 with a region and an instance role
+//	hostile-code, hostile-truncated
+//	           as ec2 us-east-1, but the role's credentials are an error whose code and
+//	           message hold credential canaries, or a truncated document with them
 //
 // It counts the connections it accepts, so a script can prove IMDS was not contacted, and
 // the token requests it answers.
@@ -79,6 +82,21 @@ func startIMDS(mode string, args []string) (*fakeIMDS, error) {
 			return nil, fmt.Errorf("usage: imds ec2 REGION")
 		}
 		f.serve(ec2Handler(args[0], &f.tokens))
+		return f, nil
+	}
+	if mode == "hostile-code" || mode == "hostile-truncated" {
+		ec2 := ec2Handler("us-east-1", &f.tokens)
+		f.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasPrefix(r.URL.Path, "/latest/meta-data/iam/security-credentials/app-role") {
+				ec2.ServeHTTP(w, r)
+				return
+			}
+			if mode == "hostile-code" {
+				fmt.Fprintf(w, `{"Code":%q,"Message":"SecretAccessKey=%s","AccessKeyId":%q}`, canaryBad, canarySecret, canaryKeyID)
+				return
+			}
+			fmt.Fprintf(w, `{"Code":"Success","AccessKeyId":%q,"SecretAccessKey":%q,"Token":%q,"Expiration":"`, canaryKeyID, canarySecret, canaryToken)
+		}))
 		return f, nil
 	}
 	ln.Close()

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -257,7 +258,7 @@ func TestScripts(t *testing.T) {
 				RequireUniqueNames:  true,
 				UpdateScripts:       *update,
 				Setup:               h.setup,
-				Cmds:                h.cmds(),
+				Cmds:                h.allCmds(),
 			})
 		})
 	}
@@ -268,6 +269,7 @@ func TestScripts(t *testing.T) {
 type harness struct {
 	srv      *awstest.Server
 	imds     *fakeIMDS
+	cred     *credServer
 	canaries canaries
 }
 
@@ -296,6 +298,9 @@ func (e *harness) setup(env *testscript.Env) error {
 		srv.Close()
 		if e.imds != nil {
 			e.imds.Close()
+		}
+		if e.cred != nil {
+			e.cred.Close()
 		}
 		out, _ := os.ReadFile(log)
 		for _, n := range e.canaries.leaked(out) {
@@ -330,6 +335,13 @@ func value(ts *testscript.TestScript, arg string) string {
 
 // idSuffix turns a secret id into the suffix of the variables sm-create and sm-put set.
 var idSuffix = strings.NewReplacer("/", "_", "-", "_", ".", "_")
+
+// allCmds are the scripts' commands: cmds and credCmds (creds_test.go).
+func (e *harness) allCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	m := e.cmds()
+	maps.Copy(m, e.credCmds())
+	return m
+}
 
 func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	ctx := context.Background()
@@ -458,6 +470,11 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 			f, err := startIMDS(args[0], args[1:])
 			ts.Check(err)
 			e.imds = f
+			if strings.HasPrefix(args[0], "hostile") {
+				for _, c := range credCanaries {
+					e.canaries.add(c)
+				}
+			}
 			ts.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", f.URL)
 			ts.Setenv("AWS_EC2_METADATA_DISABLED", "")
 		},

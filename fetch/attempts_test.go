@@ -55,6 +55,7 @@ func TestFetchFailedCalls(t *testing.T) {
 			fault:    awstest.Fault{Action: "GetSecretValue", Kind: awstest.Reset},
 			src:      secret("app/json"),
 			want:     `^secret "app/json": could not reach AWS: .*connection reset by peer \(after 3 attempts\)$`,
+			hint:     "the connection was reset, which is not AWS being slow",
 			calls:    3,
 			attempts: 3,
 		},

@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go/logging"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/secretexec/secretexec/ref"
 )
@@ -86,12 +85,10 @@ const (
 // instance metadata, in that order. Instance metadata is asked only for what is still unknown: given a region and
 // credentials, it is never contacted; when it is, one client asks it for both.
 func New(ctx context.Context, o Options, sources []Source, refs []ref.VarRef) (*Fetcher, error) {
-	var opts []func(*config.LoadOptions) error
-	if o.Logf != nil {
-		// The SDK's own log lines (IMDS fallbacks) are for --verbose only: stderr keeps one
-		// shape. The SDK logs no request or response bodies unless asked to.
-		opts = append(opts, config.WithLogger(sdkLogger(o.Logf)))
-	}
+	// The SDK's own log lines (IMDS fallbacks, a response body it could not discard) are
+	// secretexec's verbose lines: without a logger of ours the SDK writes them to stderr
+	// itself, with --quiet too. The SDK logs no request or response bodies unless asked to.
+	opts := []func(*config.LoadOptions) error{config.WithLogger(sdkLogger(o.Logf))}
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
 	}
@@ -153,18 +150,15 @@ func New(ctx context.Context, o Options, sources []Source, refs []ref.VarRef) (*
 		credCtx, cancel = context.WithTimeout(ctx, imdsCredsTimeout)
 		defer cancel()
 	}
+	// Every credential failure, now or at a later refresh, is summarised by its kind
+	// (CredentialsError), never formatted whole: a provider's answer may hold credentials.
+	cfg.Credentials = summarise(cfg.Credentials)
 	if _, err := cfg.Credentials.Retrieve(credCtx); err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("getting AWS credentials: %w", ctx.Err())
 		}
-		var se *smithyhttp.RequestSendError
-		switch {
-		case credCtx.Err() != nil:
+		if credCtx.Err() != nil {
 			err = fmt.Errorf("instance metadata gave no role credentials within %s", imdsCredsTimeout)
-		case credCtx != ctx && errors.As(err, &se) && se.Err != nil:
-			err = fmt.Errorf("instance metadata unreachable: %w", se.Err)
-		default:
-			err = shortError(err) // a credential answer may hold credentials: never quoted
 		}
 		return nil, errNoCredentials(err, watch.tokenTimedOut())
 	}
@@ -188,9 +182,7 @@ func NewFromConfig(cfg aws.Config, o Options) *Fetcher {
 	if o.AppID != "" {
 		cfg.AppID = o.AppID
 	}
-	if o.Logf != nil {
-		cfg.Logger = sdkLogger(o.Logf)
-	}
+	cfg.Logger = sdkLogger(o.Logf)
 	if cfg.HTTPClient == nil {
 		// One transport for both services: their connections share its pool and setup.
 		cfg.HTTPClient = awshttp.NewBuildableClient()
@@ -203,7 +195,11 @@ func NewFromConfig(cfg aws.Config, o Options) *Fetcher {
 	}
 }
 
+// sdkLogger is the SDK's logger: logf (secretexec's verbose lines), or nothing at all.
 func sdkLogger(logf func(string, ...any)) logging.Logger {
+	if logf == nil {
+		return logging.Nop{}
+	}
 	return logging.LoggerFunc(func(_ logging.Classification, format string, v ...any) {
 		logf("aws sdk: "+format, v...)
 	})

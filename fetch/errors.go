@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 
 	"github.com/aws/smithy-go"
 
@@ -13,6 +14,36 @@ import (
 
 // ErrEmptyPath is a path that holds no parameters (without AllowEmpty).
 var ErrEmptyPath = errors.New("no parameters found")
+
+// ErrSameToken is a page whose NextToken is the one it was asked with: the pages would
+// go round forever (a proxy or a broken endpoint in the way; AWS never does this).
+var ErrSameToken = errors.New("the answer's NextToken is the one it was asked with: the pages would never end")
+
+// PagingError is a deadline that passed while a path was still being paged: every answer
+// came, and each had a NextToken. "No answer before the deadline" would be wrong.
+type PagingError struct {
+	Pages int   // requests answered
+	Err   error // the cancelled request's error
+}
+
+func (e *PagingError) Error() string {
+	return fmt.Sprintf("still paging when the deadline passed: %d requests answered, and the pages had not ended", e.Pages)
+}
+
+func (e *PagingError) Unwrap() error { return e.Err }
+
+// pagingError is e, a path's failure after pages of answers, as a PagingError when the
+// deadline ended it.
+func pagingError(ctx context.Context, e *Error, pages int) *Error {
+	if pages > 1 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		e.Err = &PagingError{Pages: pages, Err: e.Err}
+	}
+	return e
+}
+
+// ConnReset reports whether err is a connection reset: something between secretexec and
+// AWS (a proxy, a firewall, a NAT gateway) dropped it, which is not AWS being slow.
+func ConnReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
 
 // Error is the failure of one source or one reference. Its message names the source, or the
 // variable and its reference, and never a value; its fields are the facts the command's
@@ -29,13 +60,16 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	if e.Ref != nil {
-		fmt.Fprintf(&b, "variable %s: %s: ", e.Ref.Var, e.Ref.Ref)
-	} else {
-		b.WriteString(e.Source.String())
-		b.WriteString(": ")
+	msg := e.Err.Error()
+	var apiErr smithy.APIError
+	if e.Ref != nil && e.hidden() && errors.As(e.Err, &apiErr) {
+		// AWS's message may name the reference (an IAM denial names the resource): its
+		// code only.
+		msg = apiErr.ErrorCode()
 	}
-	b.WriteString(e.Err.Error())
+	b.WriteString(e.subject())
+	b.WriteString(": ")
+	b.WriteString(msg)
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
 	}
@@ -43,6 +77,22 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// subject is what failed, as the message says it: the source, or the variable and its
+// reference (ref.Ref.Shown while hidden).
+func (e *Error) subject() string {
+	if e.Ref == nil {
+		return e.Source.String()
+	}
+	shown := e.Ref.Ref.String()
+	if e.hidden() {
+		shown = e.Ref.Ref.Shown()
+	}
+	return fmt.Sprintf("variable %s: %s", e.Ref.Var, shown)
+}
+
+// hidden reports whether the failed reference is not printed whole (Found).
+func (e *Error) hidden() bool { return e.Ref != nil && !e.Found() && !e.Ref.Ref.IsARN() }
 
 // forSource is e, from a request shared by several sources and references, as src's error.
 func (e *Error) forSource(src Source) *Error {
@@ -56,6 +106,19 @@ func (e *Error) forRef(vr ref.VarRef) *Error {
 	c := *e
 	c.Source, c.Ref = Source{}, &vr
 	return &c
+}
+
+// Found reports whether AWS found what the failed reference names (the secret exists; what
+// failed is its key, its JSON, its form or its decryption): only then is the reference
+// printed whole, since a value that merely looks like a reference may be a password.
+func (e *Error) Found() bool {
+	var je *JSONError
+	var ce *CollisionError
+	var re *ReservedError
+	_, kms := KMSDenied(e.Err)
+	return errors.Is(e.Err, ErrNoKey) || errors.Is(e.Err, ErrEmptySecret) || errors.Is(e.Err, ErrBinarySecret) ||
+		errors.As(e.Err, &je) || errors.As(e.Err, &ce) || errors.As(e.Err, &re) ||
+		kms || e.Code() == "DecryptionFailure"
 }
 
 // SecretID is the id of the secret that failed, or "" for SSM.
@@ -146,12 +209,25 @@ func newError(ctx context.Context, op, region string, err error) *Error {
 	// Keep the AWS error code and message, drop the SDK's operation/request-id wrapping: the
 	// source and operation are already named.
 	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
+	status, hasStatus := httpStatus(err)
+	switch {
+	case errors.As(err, &apiErr) && apiErr.ErrorCode() == "UnknownError" && hasStatus && status/100 != 2:
+		// The SDK found no AWS error in the answer (a redirect, an empty body): not AWS's.
+		e.Err = &sdkError{msg: notAWS(status), err: err}
+	case apiErr != nil:
 		e.Err = apiError{apiErr}
-	} else {
+	default:
 		e.Err = shortError(err)
 	}
 	return e
+}
+
+// notAWS is the message for an HTTP error answer that is not AWS's.
+func notAWS(status int) string {
+	if status/100 == 3 {
+		return fmt.Sprintf("HTTP %d, a redirect, which AWS never answers (a proxy or captive portal in the way?)", status)
+	}
+	return fmt.Sprintf("HTTP %d with an answer that is not from AWS (a proxy in the way?)", status)
 }
 
 // sourceError is a failed AWS call of one source, in the configured region.

@@ -115,6 +115,7 @@ const maxInFlight = 16
 // joined: the sources' in command-line order, then the references' by variable name. Each
 // is an *Error.
 func (f *Fetcher) FetchAll(ctx context.Context, sources []Source, refs []ref.VarRef) ([]Result, []Resolved, error) {
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := f.newPlan(sources, refs)
@@ -171,7 +172,7 @@ func (f *Fetcher) FetchAll(ctx context.Context, sources []Source, refs []ref.Var
 	for _, i := range order {
 		errs = append(errs, refErrs[i])
 	}
-	if err := firstErrors(errs); err != nil {
+	if err := firstErrors(errs, parent.Err() == nil); err != nil {
 		return results, nil, err
 	}
 	return results, resolved, nil
@@ -211,10 +212,13 @@ func runTasks(ctx context.Context, cancel context.CancelFunc, tasks []func(conte
 	wg.Wait()
 }
 
-// firstErrors keeps the errors that are causes, not the cancellations one error caused in
-// the other fetches; if there are only cancellations, the first.
-func firstErrors(errs []error) error {
-	var causes, cancelled []error
+// firstErrors keeps the errors that are causes, in errs' order; if there are only
+// cancellations, the first. The fetches that one error's grace period cut short (ours: the
+// parent context, a deadline or a signal, is not done) are named too, as unfinished, so
+// that every source that did not deliver is said.
+func firstErrors(errs []error, ours bool) error {
+	var first *Error
+	var kept, cancelled []error
 	for _, err := range errs {
 		if err == nil {
 			continue
@@ -222,18 +226,50 @@ func firstErrors(errs []error) error {
 		var e *Error
 		if errors.As(err, &e) && e.Cancelled {
 			cancelled = append(cancelled, err)
+			kept = append(kept, err)
 			continue
 		}
-		causes = append(causes, err)
+		if first == nil {
+			errors.As(err, &first)
+		}
+		kept = append(kept, err)
 	}
-	if len(causes) > 0 {
-		return errors.Join(causes...)
+	if len(kept) == len(cancelled) {
+		if len(cancelled) > 0 {
+			return cancelled[0]
+		}
+		return nil
 	}
-	if len(cancelled) > 0 {
-		return cancelled[0]
+	out := kept[:0]
+	for _, err := range kept {
+		var e *Error
+		if errors.As(err, &e) && e.Cancelled {
+			if !ours || first == nil {
+				continue
+			}
+			u := *e
+			u.Attempts = 0
+			u.Err = &UnfinishedError{Failed: first.subject(), After: errorGrace, Err: e.Err}
+			err = &u
+		}
+		out = append(out, err)
 	}
-	return nil
+	return errors.Join(out...)
 }
+
+// UnfinishedError is a fetch still running when another failed, stopped errorGrace later:
+// it may be fine, or hang.
+type UnfinishedError struct {
+	Failed string // what failed first: a source, or a variable and its reference
+	After  time.Duration
+	Err    error // the cancelled request's error
+}
+
+func (e *UnfinishedError) Error() string {
+	return fmt.Sprintf("not finished when %s failed (stopped %s later)", e.Failed, e.After)
+}
+
+func (e *UnfinishedError) Unwrap() error { return e.Err }
 
 func sortItems(items []Item) {
 	sort.Slice(items, func(i, j int) bool { return items[i].Var.Name < items[j].Var.Name })

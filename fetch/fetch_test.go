@@ -791,7 +791,7 @@ func TestFetchErrorsJoinedInOrder(t *testing.T) {
 }
 
 // One failing source does not wait for a hanging one: the others get a short grace and are
-// cancelled, and only the cause is reported.
+// cancelled; the cause is reported, and the hanging one named as unfinished (issue 19).
 func TestFetchFailFastWithAHangingSource(t *testing.T) {
 	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
 		select {
@@ -807,8 +807,13 @@ func TestFetchFailFastWithAHangingSource(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Fetch took %v with a hanging source", d)
 	}
-	if want := `secret "s": AccessDeniedException: denied`; err == nil || err.Error() != want {
-		t.Errorf("error %q, want only the cause %q", err, want)
+	want := `ssm path "/hangs": not finished when secret "s" failed (stopped 1s later)` + "\n" + `secret "s": AccessDeniedException: denied`
+	if err == nil || err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	var ue *fetch.UnfinishedError
+	if !errors.As(err, &ue) || ue.Failed != `secret "s"` {
+		t.Errorf("errors.As(UnfinishedError): %v", ue)
 	}
 }
 

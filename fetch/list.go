@@ -108,12 +108,12 @@ func (f *Fetcher) pathRest(ctx context.Context, src Source, in *ssm.GetParameter
 		return st.all(), st.calls, nil
 	}
 	if pr.err != nil {
-		return nil, st.calls, f.sourceError(ctx, src, "GetParametersByPath", pr.err)
+		return nil, st.calls, pagingError(ctx, f.sourceError(ctx, src, "GetParametersByPath", pr.err), minPages+st.calls)
 	}
 	// The lister failed after the pager had stopped for it: the pager goes on.
 	in.NextToken = pr.next
 	if _, err := f.pagePath(ctx, st, *in, nil); err != nil {
-		return nil, st.calls, f.sourceError(ctx, src, "GetParametersByPath", err)
+		return nil, st.calls, pagingError(ctx, f.sourceError(ctx, src, "GetParametersByPath", err), minPages+st.calls)
 	}
 	return st.all(), st.calls, nil
 }
@@ -135,6 +135,9 @@ func (f *Fetcher) pagePath(ctx context.Context, st *pathState, in ssm.GetParamet
 		st.add(out.Parameters)
 		if aws.ToString(out.NextToken) == "" {
 			return nil, nil
+		}
+		if aws.ToString(out.NextToken) == aws.ToString(in.NextToken) {
+			return in.NextToken, ErrSameToken
 		}
 		in.NextToken = out.NextToken
 	}
@@ -208,6 +211,10 @@ pages:
 			}()
 		}
 		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		if aws.ToString(out.NextToken) == aws.ToString(din.NextToken) {
+			fail(ErrSameToken)
 			break
 		}
 		din.NextToken = out.NextToken

@@ -41,7 +41,7 @@ func (f *Fetcher) fetchPath(ctx context.Context, src Source) (Result, error) {
 		res.Calls++
 		out, err := f.SSM.GetParametersByPath(ctx, in)
 		if err != nil {
-			return res, f.sourceError(ctx, src, "GetParametersByPath", err)
+			return res, pagingError(ctx, f.sourceError(ctx, src, "GetParametersByPath", err), res.Calls)
 		}
 		// A page that needed retries (throttling, above all) means the account is at its
 		// request rate: listing would only add requests to a fleet start, so page on.
@@ -51,6 +51,9 @@ func (f *Fetcher) fetchPath(ctx context.Context, src Source) (Result, error) {
 		params = appendParams(params, out.Parameters)
 		if aws.ToString(out.NextToken) == "" {
 			break
+		}
+		if aws.ToString(out.NextToken) == aws.ToString(in.NextToken) {
+			return res, f.sourceError(ctx, src, "GetParametersByPath", ErrSameToken)
 		}
 		in.NextToken = out.NextToken
 		if !retried && worthListing(res.Calls, time.Since(start)) {

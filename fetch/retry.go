@@ -275,13 +275,17 @@ func shortError(err error) error {
 	var de *smithy.DeserializationError
 	var se *smithyhttp.RequestSendError
 	var ne net.Error
+	var ce *CredentialsError
 	switch {
+	case errors.As(err, &ce):
+		// A refresh that failed while signing: the summary, never the SDK's message.
+		return &sdkError{msg: "getting AWS credentials: " + ce.Error(), err: ce}
 	case errors.As(err, &ate):
 		return &sdkError{msg: ate.Error(), err: err}
 	case errors.As(err, &de):
 		if status, ok := httpStatus(err); ok && status/100 != 2 {
 			// An error answer that is not AWS's JSON: a proxy or load balancer in the way.
-			return &sdkError{msg: fmt.Sprintf("HTTP %d with an answer that is not from AWS (a proxy in the way?)", status), err: err}
+			return &sdkError{msg: notAWS(status), err: err}
 		}
 		return &sdkError{msg: errGarbled, err: err}
 	case errors.As(err, &se) && se.Err != nil:

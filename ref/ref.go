@@ -19,7 +19,9 @@
 // their defaults (whole SecretString, AWSCURRENT), and a version stage and a version id
 // cannot both be given. PARTITION is aws or aws-* (aws-cn, aws-us-gov, ...).
 //
-// A reference never contains a secret value, so a Ref and its String are safe to print.
+// A reference names a secret and does not hold one, but a value that merely looks like a
+// reference (a password that begins with sm://) parses as one: until AWS has found what it
+// names, print Shown, not String.
 package ref
 
 import (
@@ -136,8 +138,8 @@ func parse(value string, resolveARNs bool) (r Ref, err error) {
 }
 
 // String returns the canonical form of r; Parse(r.String(), resolveARNs) gives r back for
-// the resolveARNs that produced r. A reference never holds a secret value, so it is safe
-// to print.
+// the resolveARNs that produced r. It is safe to print once AWS has found what r names;
+// before, Shown.
 func (r Ref) String() string {
 	switch r.Kind {
 	case SSM:
@@ -163,6 +165,20 @@ func (r Ref) String() string {
 	}
 	return ""
 }
+
+// Shown is what a message may say of r before AWS has found what it names: r itself when
+// its ID is an ARN (a checked partition, region and account: not the shape of a password),
+// else only its form ("sm:// reference"), since the value may be a password that merely
+// begins with sm:// or ssm://.
+func (r Ref) Shown() string {
+	if r.IsARN() {
+		return r.String()
+	}
+	return r.Form + " reference"
+}
+
+// IsARN reports whether r's ID is an ARN.
+func (r Ref) IsARN() bool { return r.Region != "" }
 
 // SSMName is what to pass in GetParameters' Names: the parameter name or ARN plus its
 // ":VERSION" or ":LABEL" selector. It is "" for a secret.
@@ -394,6 +410,24 @@ func SecretIDRegion(id string) (string, error) {
 // region the SDK's configuration gives.
 func ValidRegion(r string) bool {
 	return len(r) <= 63 && isLowerDash(r) && r[0] != '-' && r[len(r)-1] != '-'
+}
+
+// Partition is the ARN partition of a region: aws-cn for cn-*, aws-us-gov for us-gov-*, the
+// isolated partitions for theirs, else aws (also for "", any region).
+func Partition(region string) string {
+	for _, p := range [...]struct{ prefix, partition string }{
+		{"cn-", "aws-cn"},
+		{"us-gov-", "aws-us-gov"},
+		{"us-isob-", "aws-iso-b"},
+		{"us-isof-", "aws-iso-f"},
+		{"eu-isoe-", "aws-iso-e"},
+		{"us-iso-", "aws-iso"},
+	} {
+		if strings.HasPrefix(region, p.prefix) {
+			return p.partition
+		}
+	}
+	return "aws"
 }
 
 // checkSecretName applies the Secrets Manager naming rules: ASCII letters, digits and

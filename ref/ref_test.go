@@ -473,6 +473,36 @@ func TestValidRegion(t *testing.T) {
 
 // A --secret-id is a name or partial ARN (no region), or a secret's whole ARN, checked by
 // the rules sm:// references follow.
+func TestPartition(t *testing.T) {
+	for region, want := range map[string]string{
+		"us-east-1": "aws", "eu-west-3": "aws", "": "aws", "cn-north-1": "aws-cn", "cn-northwest-1": "aws-cn",
+		"us-gov-west-1": "aws-us-gov", "us-gov-east-1": "aws-us-gov", "us-iso-east-1": "aws-iso", "us-isob-east-1": "aws-iso-b",
+	} {
+		if got := Partition(region); got != want {
+			t.Errorf("Partition(%q) = %q, want %q", region, got, want)
+		}
+	}
+}
+
+// TestShown: a reference AWS has not found is shown by its form only, unless it is an ARN.
+func TestShown(t *testing.T) {
+	for value, want := range map[string]string{
+		"sm://Passw0rd+x":       "sm:// reference",
+		"sm://app/prod#DB_PASS": "sm:// reference",
+		"ssm:///app/prod/DB":    "ssm:// reference",
+		"ssm://arn:aws:ssm:us-east-1:123456789012:parameter/app/DB":            "ssm://arn:aws:ssm:us-east-1:123456789012:parameter/app/DB",
+		"sm://arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf": "sm://arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf",
+	} {
+		r, ok, err := Parse(value, false)
+		if !ok || err != nil {
+			t.Fatalf("Parse(%q): %v %v", value, ok, err)
+		}
+		if got := r.Shown(); got != want {
+			t.Errorf("Shown of %q = %q, want %q", value, got, want)
+		}
+	}
+}
+
 func TestSecretIDRegion(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

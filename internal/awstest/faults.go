@@ -46,9 +46,22 @@ const (
 	// decrypt the protected secret text using the provided KMS key."; like KMSDenied it only
 	// fires on a call that returns a secret value. For SSM it acts as KMSDenied.
 	DecryptionFailure Kind = "decrypt"
+	// ShortBody sends the real answer with a Content-Length 16 bytes longer than its body,
+	// then closes the connection: the SDK parses the answer, then fails to discard the rest
+	// of a body that never comes (and logs so). Like KMSDenied it fires only on an answer
+	// that holds secret material.
+	ShortBody Kind = "shortbody"
+	// Redirect answers 307 with a Location and no body, as a proxy or captive portal in the
+	// way may.
+	Redirect Kind = "redirect"
+	// Endless answers 200 with no parameters and a new NextToken every time: pages that
+	// never end. SameToken answers with the NextToken it was sent ("loop" if none): a
+	// paginator that would go round forever.
+	Endless   Kind = "endless"
+	SameToken Kind = "sametoken"
 )
 
-var kinds = []Kind{Throttle, Status500, Status503, Reset, Slow, Hang, Garbled, AccessDenied, KMSDenied, DecryptionFailure}
+var kinds = []Kind{Throttle, Status500, Status503, Reset, Slow, Hang, Garbled, AccessDenied, KMSDenied, DecryptionFailure, ShortBody, Redirect, Endless, SameToken}
 
 // The identity and account the AccessDenied messages name.
 const (
@@ -176,7 +189,7 @@ func newFaultState(f Fault) *faultState {
 }
 
 // contentKind reports the kinds that depend on the answer (they fire only on secret material).
-func contentKind(k Kind) bool { return k == KMSDenied || k == DecryptionFailure }
+func contentKind(k Kind) bool { return k == KMSDenied || k == DecryptionFailure || k == ShortBody }
 
 // takeFault finds the first fault for action of the given class (content or not) and uses it.
 func (s *Server) takeFault(action string, content bool) (Fault, bool) {
@@ -230,10 +243,45 @@ func (s *Server) applyFault(w http.ResponseWriter, req *request, f Fault) bool {
 		_, _ = w.Write([]byte(`{"Parameters":[{"Name":"/garbled","Value":`))
 	case AccessDenied:
 		writeAPIError(w, http.StatusBadRequest, "AccessDeniedException", deniedMessage(req))
+	case Endless, SameToken:
+		var in struct{ NextToken string }
+		_ = json.Unmarshal(req.body, &in)
+		next := in.NextToken
+		switch {
+		case f.Kind == Endless:
+			next = uuid.NewString()
+		case next == "":
+			next = "loop"
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusOK)
+		_ = json.NewEncoder(w).Encode(map[string]any{"Parameters": []any{}, "NextToken": next})
+	case Redirect:
+		w.Header().Set("Location", "http://portal.invalid/login")
+		w.WriteHeader(http.StatusTemporaryRedirect)
 	default:
 		return false
 	}
 	return true
+}
+
+// writeShort writes resp by hand on the hijacked connection, declaring 16 bytes more than
+// its body, and closes the connection.
+func writeShort(w http.ResponseWriter, resp *response) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, buf, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", resp.status, http.StatusText(resp.status))
+	fmt.Fprintf(buf, "Content-Type: %s\r\n", resp.header.Get("Content-Type"))
+	fmt.Fprintf(buf, "Content-Length: %d\r\n\r\n", len(resp.body)+16)
+	_, _ = buf.Write(resp.body)
+	_ = buf.Flush()
 }
 
 // resetConn hijacks the connection and closes it with SO_LINGER 0, which sends a TCP RST.
@@ -323,7 +371,8 @@ const (
 	smDecryptFailure = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
 )
 
-// kmsFault applies a KMSDenied or DecryptionFailure fault if resp carries secret material.
+// kmsFault applies a KMSDenied, DecryptionFailure or ShortBody fault if resp carries secret
+// material.
 func (s *Server) kmsFault(w http.ResponseWriter, req *request, resp *response) bool {
 	if resp.status != http.StatusOK || !carriesSecret(req, resp) {
 		return false
@@ -333,6 +382,8 @@ func (s *Server) kmsFault(w http.ResponseWriter, req *request, resp *response) b
 		return false
 	}
 	switch {
+	case f.Kind == ShortBody:
+		writeShort(w, resp)
 	case req.service == "secretsmanager" && f.Kind == DecryptionFailure:
 		writeAPIError(w, http.StatusBadRequest, "DecryptionFailure", smDecryptFailure)
 	case req.service == "secretsmanager":

@@ -150,8 +150,16 @@ func (s *start) configure(args, environ []string) (done bool, err error) {
 		fmt.Fprintln(s.stdout, versionString(s.build))
 		return true, nil
 	}
+	for _, w := range c.ineffective {
+		s.lg.warnf("%s", w)
+	}
 	if c.supervised() {
 		s.ints.HoldForCommand()
+		// This process holds every value for as long as the command runs: no core file of
+		// it, nor its memory to other processes of its user.
+		if err := proc.NonDumpable(); err != nil {
+			s.lg.verbosef("could not make secretexec non-dumpable: %v", err)
+		}
 	}
 	s.base = env.Without(environ, env.Reserved)
 	if s.refs, err = ref.Scan(s.base, c.resolveARNs); err != nil {
@@ -230,6 +238,9 @@ func (s *start) fetch(ctx context.Context) error {
 func checkCommand(argv, env_ []string) (string, error) {
 	path, err := proc.LookPath(argv[0], env_)
 	if err != nil {
+		return "", err
+	}
+	if err := proc.CheckFormat(path); err != nil {
 		return "", err
 	}
 	if err := env.CheckExec(append([]string{path}, argv...), env_, proc.ExecLimit()); err != nil {

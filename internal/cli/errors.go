@@ -168,6 +168,10 @@ func setupHint(e *fetch.SetupError) string {
 		if e.HopLimit {
 			return hopLimitHint
 		}
+		var ce *fetch.CredentialsError
+		if errors.As(e, &ce) && ce.Provider != fetch.ProviderIMDS {
+			return "the AWS SDK's chain chose " + ce.Provider + " and it failed: check that provider's settings (AWS_PROFILE, AWS_CONFIG_FILE, the AWS_* variables); secretexec does not print its answer, which may hold credentials"
+		}
 		return "give the task or instance a role, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
 	}
 	return ""
@@ -175,6 +179,8 @@ func setupHint(e *fetch.SetupError) string {
 
 func execHint(e *proc.ExecError) string {
 	switch {
+	case e.ELF:
+		return "the binary needs a dynamic loader (and C library) the image does not have, e.g. glibc in an Alpine or scratch image: build it static (CGO_ENABLED=0) or use a matching base image"
 	case errors.Is(e.Err, unix.ENOENT):
 		return "for a script, check that the interpreter on its #! line exists in the image"
 	case errors.Is(e.Err, unix.EACCES), errors.Is(e.Err, unix.EPERM):
@@ -185,8 +191,22 @@ func execHint(e *proc.ExecError) string {
 	return ""
 }
 
-// fetchHint says what to do about a failed source or reference.
+// fetchHint says what to do about a failed source or reference; for a reference the error
+// did not print (fetch.Error.Found), where to look instead.
 func fetchHint(e *fetch.Error) string {
+	h := sourceHint(e)
+	if e.Ref == nil || e.Found() || e.Ref.Ref.IsARN() {
+		return h
+	}
+	hidden := "the reference (the variable's value) is not printed: a value that merely looks like a reference may be a password"
+	if h == "" {
+		return hidden
+	}
+	return h + "; " + hidden
+}
+
+// sourceHint says what to do about a failed source or reference.
+func sourceHint(e *fetch.Error) string {
 	var r ref.Ref
 	if e.Ref != nil {
 		r = e.Ref.Ref
@@ -222,7 +242,14 @@ func fetchHint(e *fetch.Error) string {
 		}
 		return fmt.Sprintf("to put a plain (non-JSON) secret in one variable, bind it: --secret-id NAME=%s", e.Source.SecretID)
 	}
+	var pe *fetch.PagingError
 	switch {
+	case errors.As(e.Err, &pe):
+		return "AWS kept answering with a NextToken: for a path this large raise --timeout; if it should be small, something in the way (AWS_ENDPOINT_URL, a proxy) loops the pages"
+	case errors.Is(e.Err, fetch.ErrSameToken):
+		return "that is not AWS: check AWS_ENDPOINT_URL, the profile's endpoint_url and HTTPS_PROXY"
+	case fetch.ConnReset(e.Err):
+		return "the connection was reset, which is not AWS being slow: something between here and AWS (a proxy, a firewall, a NAT gateway) drops it; check the network path (HTTPS_PROXY, NO_PROXY, security groups, VPC endpoints)"
 	case fetch.NotTLS(e.Err):
 		return "the endpoint does not speak TLS: a plain-HTTP endpoint needs an http:// URL (AWS_ENDPOINT_URL, the profile's endpoint_url, HTTPS_PROXY)"
 	case fetch.TLSRefused(e.Err):
@@ -249,7 +276,7 @@ func fetchHint(e *fetch.Error) string {
 		switch code {
 		case "AccessDeniedException":
 			// GetParametersByPath is authorized against the path itself, not the parameters.
-			return fmt.Sprintf("the role needs ssm:GetParametersByPath on arn:aws:ssm:%s:*:parameter%s, and kms:Decrypt on the key of SecureString parameters", regionOr(e.Region), e.Source.Path)
+			return fmt.Sprintf("the role needs ssm:GetParametersByPath on arn:%s:ssm:%s:*:parameter%s, and kms:Decrypt on the key of SecureString parameters", ref.Partition(e.Region), regionOr(e.Region), e.Source.Path)
 		case "ValidationException":
 			return "a path is /-separated, starts with /, and has at most 15 levels"
 		}
@@ -257,6 +284,9 @@ func fetchHint(e *fetch.Error) string {
 	}
 	switch code {
 	case "AccessDeniedException":
+		if e.Ref != nil {
+			return fmt.Sprintf("the role needs secretsmanager:GetSecretValue on %s, and kms:Decrypt on the secret's key if it is a customer managed key", refSecretResource(r, e.Region))
+		}
 		return fmt.Sprintf("the role needs secretsmanager:GetSecretValue on %s, and kms:Decrypt on the secret's key if it is a customer managed key", secretResource(secretID, e.Region))
 	case "ResourceNotFoundException":
 		if r.VersionStage != "" || r.VersionID != "" {
@@ -297,12 +327,22 @@ func regionOr(r string) string {
 	return r
 }
 
-// paramResource is the IAM resource of the parameter a reference names.
+// paramResource is the IAM resource of the parameter a reference names; NAME stands for a
+// name AWS did not confirm (ref.Ref.Shown).
 func paramResource(r ref.Ref, region string) string {
-	if strings.HasPrefix(r.ID, "arn:") {
+	if r.IsARN() {
 		return r.ID
 	}
-	return fmt.Sprintf("arn:aws:ssm:%s:*:parameter/%s", regionOr(region), strings.TrimPrefix(r.Name, "/"))
+	return fmt.Sprintf("arn:%s:ssm:%s:*:parameter/NAME", ref.Partition(region), regionOr(region))
+}
+
+// refSecretResource is the IAM resource of the secret a reference names, NAME standing for
+// a name AWS did not confirm.
+func refSecretResource(r ref.Ref, region string) string {
+	if r.IsARN() {
+		return r.ID
+	}
+	return secretResource("NAME", region)
 }
 
 // secretResource is the IAM resource for a secret id: a full ARN as is, otherwise the name
@@ -311,5 +351,5 @@ func secretResource(id, region string) string {
 	if strings.HasPrefix(id, "arn:") {
 		return id
 	}
-	return fmt.Sprintf("arn:aws:secretsmanager:%s:*:secret:%s-??????", regionOr(region), id)
+	return fmt.Sprintf("arn:%s:secretsmanager:%s:*:secret:%s-??????", ref.Partition(region), regionOr(region), id)
 }

@@ -52,6 +52,12 @@ func TestHints(t *testing.T) {
 		{"no region, hop limit", &fetch.SetupError{Kind: fetch.SetupNoRegion, Err: errors.New("x"), HopLimit: true}, "--http-put-response-hop-limit 2"},
 		{"command not found", &proc.NotFoundError{Name: "app"}, "check the command name and PATH"},
 		{"interpreter missing", &proc.ExecError{Path: "/app", Err: unix.ENOENT}, "the interpreter on its #! line"},
+		{"IAM hint in aws-cn", &fetch.Error{Source: fetch.Source{Kind: fetch.SSMPath, Path: "/app"}, Region: "cn-north-1", Err: &smithy.GenericAPIError{Code: "AccessDeniedException"}},
+			"ssm:GetParametersByPath on arn:aws-cn:ssm:cn-north-1:*:parameter/app"},
+		{"IAM hint in aws-us-gov", &fetch.Error{Source: fetch.Source{Kind: fetch.Secret, SecretID: "app"}, Region: "us-gov-west-1", Err: &smithy.GenericAPIError{Code: "AccessDeniedException"}},
+			"secretsmanager:GetSecretValue on arn:aws-us-gov:secretsmanager:us-gov-west-1:*:secret:app-??????"},
+		{"IAM hint for a reference in aws-cn", &fetch.Error{Ref: &ref.VarRef{Var: "DB", Ref: ref.Ref{Kind: ref.SSM, ID: "/app/DB", Name: "/app/DB", Form: ref.FormSSM}}, Region: "cn-northwest-1", Err: &smithy.GenericAPIError{Code: "AccessDeniedException"}},
+			"ssm:GetParameters on arn:aws-cn:ssm:cn-northwest-1:*:parameter/NAME"},
 		{"joined: the first hint", errors.Join(&ref.ScanError{Var: "A", Err: errors.New("x")}), "references are ssm://NAME"},
 	} {
 		if got := Hint(tc.err); !strings.Contains(got, tc.want) {

@@ -56,6 +56,10 @@ type config struct {
 	require     nameList
 	requireFile string
 	task        *taskRun // the task definition's container, once read (configure)
+
+	// ineffective are the flags given (or their twins) that do nothing in this mode, for a
+	// warning (ineffectiveFlags).
+	ineffective []string
 }
 
 // nameList is --require: variable names, comma-separated and repeatable, each once.
@@ -370,7 +374,25 @@ func parseConfigTask(pre, args, environ []string, t *taskRun) (*config, error) {
 			c.command = t.argv
 		}
 	}
+	c.ineffective = ineffectiveFlags(fs, c)
 	return c, c.check()
+}
+
+// ineffectiveFlags lists the flags set, on the command line or by their twins, that do
+// nothing in this mode: --on-change without --watch, --stop-signal and --stop-timeout
+// without --init or --watch. A warning, not a usage error: a twin set for a whole fleet in
+// an image (SECRETEXEC_ON_CHANGE) must not stop the starts that do not watch.
+func ineffectiveFlags(fs *flag.FlagSet, c *config) []string {
+	var names []string
+	fs.Visit(func(f *flag.Flag) {
+		switch {
+		case f.Name == "on-change" && c.watch == 0:
+			names = append(names, "--on-change has no effect without --watch")
+		case (f.Name == "stop-signal" || f.Name == "stop-timeout") && !c.supervised():
+			names = append(names, "--"+f.Name+" has no effect without --init or --watch")
+		}
+	})
+	return names
 }
 
 func cleanFlagErr(err error) string {
@@ -380,6 +402,10 @@ func cleanFlagErr(err error) string {
 	}
 	return s
 }
+
+// maxWatch is the longest --watch: the loop's arithmetic on it (jitter, deadlines) stays
+// far from time.Duration's 292 years.
+const maxWatch = 365 * 24 * time.Hour
 
 // check rejects combinations that cannot mean anything.
 func (c *config) check() error {
@@ -423,6 +449,9 @@ func (c *config) check() error {
 		return usagef("secretexec [flags] [--] COMMAND [ARG...], or --output FILE, or --dry-run", "no command given")
 	}
 	if c.watch != 0 {
+		if c.watch > maxWatch {
+			return usagef("a check at least once a year: --watch 8760h at most (5m is a good start)", "--watch %s is over a year", c.watch)
+		}
 		if c.watch < time.Second {
 			return usagef("a check every second at most: --watch 1s or more (5m is a good start)", "--watch %s is under 1s", c.watch)
 		}

@@ -9,8 +9,8 @@ import (
 	"github.com/secretexec/secretexec/internal/watch"
 )
 
-// supervise starts the command as a child (--init, --watch), delivers the signals held while
-// fetching, and supervises it until it exits; with --watch, the watch loop does, checking the
+// supervise starts the command as a child (--init, --watch), says which signals were held
+// while fetching, and supervises it until it exits; with --watch, the watch loop does, checking the
 // sources meanwhile.
 func (s *start) supervise(ctx context.Context, sv *proc.Supervisor) (int, error) {
 	c := s.c
@@ -20,8 +20,9 @@ func (s *start) supervise(ctx context.Context, sv *proc.Supervisor) (int, error)
 		return 0, err
 	}
 	for _, sig := range s.ints.Held() {
-		s.lg.verbosef("%s arrived before the command started: delivered to it (pid %d)", proc.SignalName(sig), child.Pid())
-		_ = child.Signal(sig.(syscall.Signal))
+		// Sent now, it would reach the command before it could have a handler and end it:
+		// the command starts afresh instead, which is what reopen-logs and reload ask.
+		s.lg.warnf("%s arrived before the command started: not delivered to it, which has just started afresh (docs/signals.md)", proc.SignalName(sig))
 	}
 	if c.watch == 0 || s.f == nil {
 		if c.watch > 0 {

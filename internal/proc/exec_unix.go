@@ -29,10 +29,29 @@ func (e *NotFoundError) Error() string {
 // errno execve (or the check before it) gave.
 type ExecError struct {
 	Path string
-	Err  error
+	// Interpreter is the #! interpreter (or, with ELF, the ELF program interpreter) that
+	// failed, found by CheckFormat; "" when the file itself failed.
+	Interpreter string
+	ELF         bool
+	Err         error
 }
 
 func (e *ExecError) Error() string {
+	if e.Interpreter != "" {
+		what := "its #! interpreter"
+		if e.ELF {
+			what = "its ELF interpreter (dynamic loader)"
+		}
+		switch {
+		case errors.Is(e.Err, unix.ENOENT), errors.Is(e.Err, unix.ENOTDIR):
+			return fmt.Sprintf("cannot run %q: %s %q does not exist", e.Path, what, e.Interpreter)
+		case errors.Is(e.Err, unix.EACCES), errors.Is(e.Err, unix.EPERM), errors.Is(e.Err, unix.EISDIR):
+			return fmt.Sprintf("cannot run %q: %s %q is not executable", e.Path, what, e.Interpreter)
+		case errors.Is(e.Err, unix.ENOEXEC):
+			return fmt.Sprintf("cannot run %q: %s %q is not an executable format", e.Path, what, e.Interpreter)
+		}
+		return fmt.Sprintf("cannot run %q: %s %q: %v", e.Path, what, e.Interpreter, e.Err)
+	}
 	switch {
 	case errors.Is(e.Err, unix.ENOENT):
 		return fmt.Sprintf("cannot run %q: no such file or directory", e.Path)
@@ -42,6 +61,8 @@ func (e *ExecError) Error() string {
 		return fmt.Sprintf("cannot run %q: not an executable format", e.Path)
 	case errors.Is(e.Err, unix.EISDIR):
 		return fmt.Sprintf("cannot run %q: is a directory", e.Path)
+	case errors.Is(e.Err, unix.ELOOP):
+		return fmt.Sprintf("cannot run %q: more than %d #! interpreters in a row", e.Path, interpDepth)
 	}
 	return fmt.Sprintf("cannot run %q: %v", e.Path, e.Err)
 }

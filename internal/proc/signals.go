@@ -18,13 +18,14 @@ var StopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, s
 // HeldSignals are the command's: their default action ends a process, and the Go runtime
 // ignores them unless asked, so without catching them a start would lose them silently.
 // Before the command starts, exec mode stops with 128+N, as the command would have ended
-// had it been running without a handler; a supervised start holds them and delivers them
-// to the command once it has started.
+// had it been running without a handler; a supervised start holds them, starts the command
+// and says they were not delivered: sent at once they would end it before it could have a
+// handler, and a command that has just started has nothing to reopen or reload.
 var HeldSignals = []os.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGPIPE}
 
 // Interrupts catches StopSignals and HeldSignals from the start's first instruction until
 // the command is about to start. The first signal that stops secretexec cancels the
-// fetch; Caught says which it was, Held what a supervised start is to deliver.
+// fetch; Caught says which it was, Held what a supervised start held.
 //
 // Registration starts before anything else, beside the reading of the configuration, and
 // is done before the first request to AWS (Ready): until it is done a signal has the Go
@@ -65,7 +66,7 @@ func CatchInterrupts(cancel context.CancelFunc) *Interrupts {
 		registered: make(chan struct{}),
 	}
 	go func() {
-		signal.Notify(in.c, append(slices.Clip(StopSignals), HeldSignals...)...)
+		signal.Notify(in.c, withoutIgnored(append(slices.Clip(StopSignals), HeldSignals...))...)
 		if SignalsCaught != nil {
 			SignalsCaught()
 		}

@@ -95,7 +95,7 @@ func New() *Supervisor {
 		chld: make(chan os.Signal, 1),
 		pgrp: unix.Getpgrp(),
 	}
-	signal.Notify(s.sigs, forwarded()...)
+	signal.Notify(s.sigs, withoutIgnored(forwarded())...) // an inherited ignore stays (ignored.go)
 	signal.Notify(s.chld, unix.SIGCHLD)
 	s.tty = openTerminal()
 	return s

@@ -44,7 +44,8 @@
 //     Unknown names, versions and labels go to InvalidParameters. GetParameters answers in
 //     alphabetical order of Name, as the API reference says.
 //   - DescribeParameters with the ParameterFilters key "Path" (options OneLevel and
-//     Recursive), which kumo ignores: answered from kumo's own listing, full pages.
+//     Recursive), which kumo ignores: answered from kumo's own listing, full pages, or short
+//     and empty ones with a NextToken as AWS may give ([Server.SetDescribePaging]).
 //   - GetSecretValue with VersionStage AWSPREVIOUS: kumo moves AWSCURRENT to AWSPREVIOUS
 //     without taking AWSPREVIOUS off the older versions, so it may answer with any of them.
 //     The proxy answers with the version that was AWSCURRENT before the last

@@ -57,6 +57,8 @@ type Server struct {
 	history  map[string][]paramVersion   // parameter name -> versions seeded through the helper
 	labels   map[string]map[string]int64 // parameter name -> label -> version
 	previous map[string]string           // secret name -> the version id that is AWSPREVIOUS
+	// describePaging shapes DescribeParameters pages (SetDescribePaging).
+	describePaging DescribePaging
 }
 
 // Call is one request that reached the proxy.

@@ -24,6 +24,7 @@ type Error struct {
 	Region    string      // the region the request went to
 	Attempts  int         // attempts made when the call failed after retries, else 0 or 1
 	Cancelled bool        // the fetch was cancelled (deadline, signal, another source failed)
+	Role      string      // the assumed role the request was made as, or ""
 	Err       error
 }
 
@@ -38,6 +39,9 @@ func (e *Error) Error() string {
 	b.WriteString(e.Err.Error())
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	}
+	if e.Role != "" && e.Op != "" {
+		fmt.Fprintf(&b, " (as role %s)", e.Role)
 	}
 	return b.String()
 }

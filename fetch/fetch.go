@@ -95,6 +95,9 @@ type Fetcher struct {
 	// Region is the configured region; an ARN in another region is read from that region.
 	Region     string
 	AllowEmpty bool // an empty path or JSON secret is not an error
+	// Role is the ARN of the role the clients' credentials are assumed from, or "": a
+	// failed read names it (Error.Role).
+	Role string
 }
 
 // errorGrace is how long the other requests may still run once one has failed, so that one
@@ -170,6 +173,14 @@ func (f *Fetcher) FetchAll(ctx context.Context, sources []Source, refs []ref.Var
 	errs := srcErrs
 	for _, i := range order {
 		errs = append(errs, refErrs[i])
+	}
+	if f.Role != "" {
+		for _, err := range errs {
+			var e *Error
+			if errors.As(err, &e) {
+				e.Role = f.Role
+			}
+		}
 	}
 	if err := firstErrors(errs); err != nil {
 		return results, nil, err

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"syscall"
@@ -42,11 +43,13 @@ func Main(ctx context.Context, b Build, args, environ []string, stdout, stderr i
 		return status
 	case errors.As(err, &in):
 		// What the signal cut short is no news.
-		s.lg.errorf("interrupted by %s %s; the command was not started", proc.SignalName(in.sig), in.what)
-		return proc.StatusSignaled(in.sig)
+		status = proc.StatusSignaled(in.sig)
+		s.lg.msg(levelError, "error", []slog.Attr{slog.Int("status", status)}, "interrupted by %s %s; the command was not started", proc.SignalName(in.sig), in.what)
+		return status
 	}
-	s.lg.fail(err)
-	return proc.Status(err)
+	status = proc.Status(err)
+	s.lg.fail(err, slog.Int("status", status))
+	return status
 }
 
 // start is one start's state, phase to phase.
@@ -122,6 +125,7 @@ func (s *start) run(ctx context.Context, args, environ []string) (int, error) {
 // the start is over (--help, --version).
 func (s *start) configure(args, environ []string) (done bool, err error) {
 	c, err := parseConfig(args, environ)
+	s.lg.json = c.logFormat == "json"
 	if err != nil {
 		return false, err
 	}
@@ -172,7 +176,7 @@ func (s *start) fetch(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	o := fetch.Options{Region: c.region, Retries: c.retries, Timeout: c.timeout, AppID: appID(s.build), AllowEmpty: c.allowEmpty}
+	o := fetch.Options{Region: c.region, Retries: c.retries, Timeout: c.timeout, AppID: appID(s.build), AllowEmpty: c.allowEmpty, Role: c.role(s.base)}
 	if c.verbose {
 		o.Logf = s.lg.verbosef
 	}

@@ -526,6 +526,45 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 				ts.Fatalf("%d %s calls, want %s%d", got, args[0], map[bool]string{true: "not ", false: ""}[neg], want)
 			}
 		},
+		// json-lines FILE: every line of FILE ("stderr": the last command's) is one JSON object
+		// of --log-format json: "time" (RFC 3339), "level" (error, warning, info, debug) and
+		// "msg" first, then only the fields the logger knows.
+		"json-lines": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) != 1 {
+				ts.Fatalf("usage: json-lines FILE")
+			}
+			out := strings.TrimSuffix(ts.ReadFile(args[0]), "\n")
+			if out == "" {
+				ts.Fatalf("%s is empty", args[0])
+			}
+			known := map[string]bool{"hint": true, "source": true, "variable": true, "attempt": true, "delay": true, "pid": true, "status": true}
+			for i, line := range strings.Split(out, "\n") {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(line), &m); err != nil {
+					ts.Fatalf("line %d is not a JSON object: %v", i+1, err)
+				}
+				if !strings.HasPrefix(line, `{"time":"`) || !strings.Contains(line, `","level":"`) {
+					ts.Fatalf("line %d does not start with time and level: %s", i+1, line)
+				}
+				tm, _ := m["time"].(string)
+				if _, err := time.Parse(time.RFC3339Nano, tm); err != nil {
+					ts.Fatalf("line %d: time %q: %v", i+1, tm, err)
+				}
+				switch m["level"] {
+				case "error", "warning", "info", "debug":
+				default:
+					ts.Fatalf("line %d: level %v", i+1, m["level"])
+				}
+				if _, ok := m["msg"].(string); !ok {
+					ts.Fatalf("line %d has no msg", i+1)
+				}
+				for k := range m {
+					if k != "time" && k != "level" && k != "msg" && !known[k] {
+						ts.Fatalf("line %d has an unknown field %q", i+1, k)
+					}
+				}
+			}
+		},
 		// role ARN [EXTERNAL_ID|-] [LIFETIME]: a role AssumeRole may be called on (see
 		// awstest.AssumableRole); LIFETIME is how long its credentials last.
 		"role": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"syscall"
 
+	"github.com/secretexec/secretexec/internal/logattr"
 	"github.com/secretexec/secretexec/internal/proc"
 	"github.com/secretexec/secretexec/internal/watch"
 )
@@ -20,7 +21,7 @@ func (s *start) supervise(ctx context.Context, sv *proc.Supervisor) (int, error)
 		return 0, err
 	}
 	for _, sig := range s.ints.Held() {
-		s.lg.verbosef("%s arrived before the command started: delivered to it (pid %d)", proc.SignalName(sig), child.Pid())
+		s.lg.verbosef("%s arrived before the command started: delivered to it (pid %d)", proc.SignalName(sig), logattr.PID(child.Pid()))
 		_ = child.Signal(sig.(syscall.Signal))
 	}
 	if c.watch == 0 || s.f == nil {

@@ -55,8 +55,8 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// FuzzCheckRoleARN checks that CheckRoleARN never panics, that what it accepts has the
-// shape of a role ARN, and that its error never quotes the input.
+// FuzzCheckRoleARN checks that CheckRoleARN never panics and that what it accepts has the
+// shape of a role ARN.
 func FuzzCheckRoleARN(f *testing.F) {
 	for _, s := range []string{
 		"", "arn:aws:iam::123456789012:role/app", "arn:aws:iam::123456789012:role/team/a/app",
@@ -67,11 +67,7 @@ func FuzzCheckRoleARN(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		err := CheckRoleARN(s)
-		if err != nil {
-			if len(s) > 8 && strings.Contains(err.Error(), s) {
-				t.Fatalf("error %q quotes the input", err)
-			}
+		if CheckRoleARN(s) != nil {
 			return
 		}
 		a, ok := splitARN(s)

@@ -52,7 +52,9 @@ func TestLogFormats(t *testing.T) {
 				{"level": "error", "msg": `secret "app/key" (as KEY): the secret is stored as SecretBinary, not SecretString`, "source": "app/key", "variable": "KEY",
 					"hint": "secretexec reads SecretString only; store the value as a string (base64 if it must be binary)"},
 			}},
-		{"usage error", func(l *logger) { l.fail(usagef("run secretexec --help for the flags", "flag provided but not defined: -nope"), slog.Int("status", 125)) },
+		{"usage error", func(l *logger) {
+			l.fail(usagef("run secretexec --help for the flags", "flag provided but not defined: -nope"), slog.Int("status", 125))
+		},
 			"secretexec: error: flag provided but not defined: -nope\nsecretexec: hint: run secretexec --help for the flags\n",
 			[]map[string]any{{"level": "error", "msg": "flag provided but not defined: -nope", "hint": "run secretexec --help for the flags", "status": 125.0}}},
 		{"error without a hint, over two lines", func(l *logger) { l.fail(errors.New("one\ntwo")) },

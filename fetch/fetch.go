@@ -6,7 +6,8 @@
 // The files: fetch.go the entry point (FetchAll) and its types; plan.go which requests a fetch
 // makes; params.go and list.go SSM parameters (by path, by name, the large-path listing);
 // secrets.go Secrets Manager; json.go a JSON secret's variables; errors.go the error type and
-// its hints; retry.go attempts and retries; clients.go the AWS configuration and clients.
+// its hints; retry.go attempts and retries; clients.go the AWS configuration and clients;
+// role.go the assumed role every request may be made as.
 package fetch
 
 import (

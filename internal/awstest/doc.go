@@ -51,6 +51,11 @@
 //     The proxy answers with the version that was AWSCURRENT before the last
 //     [Server.PutSecretValue], the one AWS keeps AWSPREVIOUS on.
 //   - Secrets Manager's ResourceNotFoundException comes back with HTTP 400 (kumo says 404).
+//   - STS AssumeRole (sts.go), answered by the proxy itself: kumo's STS (v0.33.1) checks only
+//     that RoleArn and RoleSessionName are there. The proxy checks the role ([Server.AddRole])
+//     and the external id its trust policy asks for (AccessDenied, HTTP 403), the session
+//     name and duration rules (ValidationError), and hands out keys the SigV4 check then
+//     accepts until they expire (ExpiredTokenException after).
 //
 // # Faults
 //
@@ -71,5 +76,7 @@
 // Every request that reaches the proxy is counted and logged ([Server.Calls],
 // [Server.TotalCalls], [Server.Requests]), including the ones a fault answered or the
 // signature check refused. The log records the region each request was signed for: kumo
-// ignores regions, so a test of cross-region reads asserts the signing region instead.
+// ignores regions, so a test of cross-region reads asserts the signing region instead; and
+// the access key id that signed it, so a test of --role-arn asserts the assumed role's keys
+// signed the reads ([Server.Assumed]).
 package awstest

@@ -77,7 +77,9 @@ func worthListing(pages int, elapsed time.Duration) bool {
 // paging by path alone: 1 when n < describeAhead (the trial page), and when n >=
 // describeAhead one DescribeParameters per page (N/n for N parameters: 20 for 1000 at 50 a
 // page), plus the GetParameters calls and pager pages that overlap while the two readers
-// run together (at most describePage/maxNames + 2; TestListingBound counts them).
+// run together (at most describePage/maxNames + 2). A listing that falls behind after k
+// pages it was ahead on costs at most its own requests, k+1 pages and 5k GetParameters,
+// and no time. TestListingBound counts each case.
 //
 // Parameters created or deleted while a path is read may or may not be seen, as with
 // GetParametersByPath paging, which is no snapshot either: a name listed but deleted before

@@ -99,6 +99,7 @@ func (noListSSM) DescribeParameters(context.Context, *ssm.DescribeParametersInpu
 // more (its trial page) and no GetParameters; with full pages it costs one DescribeParameters
 // per 50 names plus at most 7 overlapping requests, and is faster.
 func TestListingBound(t *testing.T) {
+	const describePage = 50
 	if testing.Short() {
 		t.Skip("seeds 1000 parameters")
 	}
@@ -149,6 +150,7 @@ func TestListingBound(t *testing.T) {
 		paging awstest.DescribePaging
 		fault  string
 		full   bool
+		midway bool
 	}{
 		{name: "full pages", full: true},
 		{name: "pages of 10", paging: awstest.DescribePaging{Size: 10}},
@@ -158,6 +160,10 @@ func TestListingBound(t *testing.T) {
 		{name: "DescribeParameters denied", fault: "DescribeParameters denied"},
 		{name: "DescribeParameters throttled", fault: "DescribeParameters throttle"},
 		{name: "pages of 25", paging: awstest.DescribePaging{Size: 25}, full: true},
+		// Full pages, then short ones: the listing stops at the first short page and the
+		// pager goes on from where it stopped; what the listing read past that point is
+		// paged again (GetParametersByPath pages cannot be skipped).
+		{name: "full, then pages of 10", paging: awstest.DescribePaging{Full: 4, Size: 10}, midway: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv.ClearFaults()
@@ -170,6 +176,15 @@ func TestListingBound(t *testing.T) {
 			}
 			calls, total, took := read(t, commandFetcher(srv.Config()))
 			t.Logf("%d requests (%v), %s", total, calls, took.Round(time.Millisecond))
+			if tc.midway {
+				// At most: the listing's own requests (4 full pages and the short one, their
+				// GetParameters) on top of paging alone.
+				bound := alone + (tc.paging.Full + 1) + tc.paging.Full*describePage/10
+				if calls["GetParameters"] == 0 || total > bound || took >= aloneTook*3/2 {
+					t.Errorf("%d requests %v in %s; want at most %d, and not much slower than paging alone", total, calls, took.Round(time.Millisecond), bound)
+				}
+				return
+			}
 			if !tc.full {
 				if calls["DescribeParameters"] != 1 || calls["GetParameters"] != 0 || total != alone+1 {
 					t.Errorf("%d requests %v; want paging alone's %d and one DescribeParameters", total, calls, alone)

@@ -3,6 +3,7 @@ package awstest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,6 +17,9 @@ type DescribePaging struct {
 	// Empty is how many empty pages, each with a NextToken, come before every page with
 	// names.
 	Empty int
+	// Full is how many pages with names come whole (MaxResults names, no empty pages)
+	// before Size and Empty apply: a listing that falls behind midway.
+	Full int
 }
 
 // SetDescribePaging shapes the pages of every Path-filtered DescribeParameters from now on;
@@ -76,22 +80,27 @@ func (s *Server) describeParameters(ctx context.Context, req *request) (*respons
 	s.mu.Lock()
 	paging := s.describePaging
 	s.mu.Unlock()
-	if paging.Size > 0 && paging.Size < max {
-		max = paging.Size
-	}
-	// The proxy's NextToken is "EMPTIES|KUMO_TOKEN": how many empty pages were given since
-	// the last page with names, and where kumo goes on from.
-	empties, token := 0, in.NextToken
-	if e, rest, ok := strings.Cut(in.NextToken, "|"); ok {
-		if n, err := strconv.Atoi(e); err == nil {
-			empties, token = n, rest
+	// The proxy's NextToken is "EMPTIES|PAGES|KUMO_TOKEN": how many empty pages were given
+	// since the last page with names, how many pages with names so far, and where kumo goes
+	// on from.
+	empties, pages, token := 0, 0, in.NextToken
+	if parts := strings.SplitN(in.NextToken, "|", 3); len(parts) == 3 {
+		e, err1 := strconv.Atoi(parts[0])
+		n, err2 := strconv.Atoi(parts[1])
+		if err1 == nil && err2 == nil {
+			empties, pages, token = e, n, parts[2]
 		}
 	}
-	if empties < paging.Empty {
-		return jsonResponse(struct {
-			Parameters []json.RawMessage
-			NextToken  string
-		}{[]json.RawMessage{}, strconv.Itoa(empties+1) + "|" + token}), nil
+	if pages >= paging.Full {
+		if paging.Size > 0 && paging.Size < max {
+			max = paging.Size
+		}
+		if empties < paging.Empty {
+			return jsonResponse(struct {
+				Parameters []json.RawMessage
+				NextToken  string
+			}{[]json.RawMessage{}, fmt.Sprintf("%d|%d|%s", empties+1, pages, token)}), nil
+		}
 	}
 
 	type page struct {
@@ -119,7 +128,7 @@ func (s *Server) describeParameters(ctx context.Context, req *request) (*respons
 				return nil, err
 			}
 			if len(out.Parameters) == max {
-				out.NextToken = "0|" + meta.Name // kumo continues from this name
+				out.NextToken = fmt.Sprintf("0|%d|%s", pages+1, meta.Name) // kumo continues from this name
 				return jsonResponse(out), nil
 			}
 			below := strings.TrimPrefix(meta.Name, prefix)

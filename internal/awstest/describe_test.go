@@ -80,14 +80,15 @@ func TestDescribeParametersShortPages(t *testing.T) {
 		paging DescribePaging
 		sizes  []int
 	}{
-		{DescribePaging{}, []int{7}},
+		{DescribePaging{}, []int{5, 2}},
 		{DescribePaging{Size: 2}, []int{2, 2, 2, 1}},
 		{DescribePaging{Size: 3, Empty: 1}, []int{0, 3, 0, 3, 0, 1}},
-		{DescribePaging{Empty: 2}, []int{0, 0, 7}},
+		{DescribePaging{Empty: 2}, []int{0, 0, 5, 0, 0, 2}},
+		{DescribePaging{Full: 1, Size: 2, Empty: 1}, []int{5, 0, 2}},
 	} {
 		s.SetDescribePaging(tc.paging)
 		in := &ssm.DescribeParametersInput{
-			MaxResults:       aws.Int32(50),
+			MaxResults:       aws.Int32(5),
 			ParameterFilters: []types.ParameterStringFilter{{Key: aws.String("Path"), Values: []string{"/app/prod"}}},
 		}
 		var names []string

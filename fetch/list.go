@@ -17,12 +17,13 @@ import (
 
 const (
 	describePage = 50 // AWS's limit on one DescribeParameters page
-	// describeAhead is the fewest names a DescribeParameters page with a NextToken must list
-	// for the listing to go on. A page is one round trip, as a GetParametersByPath page of
-	// pathPage names is, and costs one request more than paging by path; at half a full page
-	// the listing reads 2.5 times as fast as the pager for 1 request more per 25 names. A
-	// page under it (AWS's pages before it filters: short, or empty with a NextToken) ends
-	// the listing, and the pager finishes the path.
+	// describeAhead is the fewest names a DescribeParameters page must list, on average over
+	// two pages in a row, for the listing to go on. A page is one round trip, as a
+	// GetParametersByPath page of pathPage names is, and costs one request more than paging
+	// by path; at half a full page the listing reads 2.5 times as fast as the pager for 1
+	// request more per 25 names. Two pages under it (AWS pages before it filters: short
+	// pages, or empty ones with a NextToken) end the listing, and the pager finishes the
+	// path; two pages, so that an empty page between full ones does not.
 	describeAhead = describePage / 2
 	// getInFlight bounds the GetParameters calls in flight for one path: enough to read one
 	// DescribeParameters page (50 names) per round trip, so the listing sets the pace, and
@@ -62,24 +63,25 @@ func worthListing(pages int, elapsed time.Duration) bool {
 //     it does not have yet with GetParameters, 10 names a call, getInFlight calls at a time,
 //     while the next page of names is on its way: about one round trip per 50 parameters.
 //
-// The listing must pay for itself. Its first page is a trial: unless it lists at least
-// describeAhead names (or is the last page), the lister stops there and reads nothing, so
-// a server whose pages are short or empty (as AWS's may be), a denied DescribeParameters
-// or a throttled one costs one request and no time: the pager never waited. The lister's
+// The listing must pay for itself. Its pages are judged two at a time: when two pages in a
+// row (with a NextToken) list fewer than 2*describeAhead names, the listing ends. A first
+// page under describeAhead is held unread until the second is judged, so a server whose
+// pages are short or empty (as AWS's may be) costs two DescribeParameters requests, a
+// denied or throttled one one request, and no time: the pager never waited. The lister's
 // requests are made once (no retries): a throttled listing is a listing behind. Only after
 // a GetParameters answer does the pager stop (after the page it is reading), committed to
-// the lister. A later page under describeAhead names with a NextToken, or any failure,
-// ends the listing too: the pager goes on from where it stopped, and GetParameters never
-// asks for a name already read (pages the pager reads again cost what they cost; what the
-// listing read is kept). The source's errors are GetParametersByPath's.
+// the lister. A listing that falls behind later, or fails, ends the same way: the pager
+// goes on from where it stopped, and GetParameters never asks for a name already read
+// (pages the pager reads again cost what they cost; what the listing read is kept). The
+// source's errors are GetParametersByPath's.
 //
 // So for a server whose pages list n names each, a start makes, beyond the requests of
-// paging by path alone: 1 when n < describeAhead (the trial page), and when n >=
-// describeAhead one DescribeParameters per page (N/n for N parameters: 20 for 1000 at 50 a
-// page), plus the GetParameters calls and pager pages that overlap while the two readers
-// run together (at most describePage/maxNames + 2). A listing that falls behind after k
-// pages it was ahead on costs at most its own requests, k+1 pages and 5k GetParameters,
-// and no time. TestListingBound counts each case.
+// paging by path alone: at most 2 when n < describeAhead, and when n >= describeAhead one
+// DescribeParameters per page (N/n for N parameters: 20 for 1000 at 50 a page), plus the
+// GetParameters calls and pager pages that overlap while the two readers run together (at
+// most describePage/maxNames + 2). A listing that falls behind after k pages costs at most
+// its own requests (k+1 pages and their GetParameters, 5k) and no time. TestListingBound
+// counts each case.
 //
 // Parameters created or deleted while a path is read may or may not be seen, as with
 // GetParametersByPath paging, which is no snapshot either: a name listed but deleted before
@@ -187,6 +189,7 @@ func (f *Fetcher) listPath(ctx context.Context, src Source, st *pathState, commi
 		}},
 	}
 	var carry []string
+	pages, prev := 0, 0 // pages listed; names on the one before
 pages:
 	for {
 		st.call()
@@ -195,11 +198,18 @@ pages:
 			fail(err)
 			break
 		}
-		if aws.ToString(out.NextToken) != "" && len(out.Parameters) < describeAhead {
-			// Behind the pager: the names of this page are the pager's to read.
+		last := aws.ToString(out.NextToken) == ""
+		pages++
+		n := len(out.Parameters)
+		if !last && pages > 1 && prev+n < 2*describeAhead {
+			// Behind the pager: the names listed and not read are the pager's to read.
 			fail(errBehind)
 			break
 		}
+		// A first page under the pace is held, unread, until the second says whether the
+		// listing goes on: a listing behind from the start reads nothing.
+		hold := !last && pages == 1 && n < describeAhead
+		prev = n
 		names := make([]string, 0, len(out.Parameters))
 		for _, p := range out.Parameters {
 			name := aws.ToString(p.Name)
@@ -213,11 +223,10 @@ pages:
 		}
 		// Names short of a whole batch wait for the next page's (carry): a page of 25 names
 		// takes 2.5 GetParameters calls, not 3.
-		last := aws.ToString(out.NextToken) == ""
 		missing := st.missing(slices.Concat(carry, names))
 		carry = nil
 		for len(missing) > 0 {
-			if len(missing) < maxNames && !last {
+			if hold || len(missing) < maxNames && !last {
 				carry = missing
 				break
 			}
@@ -255,7 +264,7 @@ pages:
 	return firstErr
 }
 
-// errBehind ends a listing whose page listed fewer than describeAhead names.
+// errBehind ends a listing whose last two pages listed fewer than 2*describeAhead names.
 var errBehind = errors.New("DescribeParameters page under the listing's pace")
 
 // once makes a lister's request a single attempt: a throttled or failing listing gives way

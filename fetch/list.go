@@ -64,7 +64,8 @@ func worthListing(pages int, elapsed time.Duration) bool {
 //     while the next page of names is on its way: about one round trip per 50 parameters.
 //
 // The listing must pay for itself. Its pages are judged two at a time: when two pages in a
-// row (with a NextToken) list fewer than 2*describeAhead names, the listing ends. A first
+// row (with a NextToken) list fewer than 2*describeAhead names, or it has listed fewer
+// names than the pager has read meanwhile, the listing ends. A first
 // page under describeAhead is held unread until the second is judged, so a server whose
 // pages are short or empty (as AWS's may be) costs two DescribeParameters requests, a
 // denied or throttled one one request, and no time: the pager never waited. The lister's
@@ -157,6 +158,7 @@ func (f *Fetcher) pagePath(ctx context.Context, st *pathState, in ssm.GetParamet
 			return in.NextToken, err
 		}
 		st.add(out.Parameters)
+		st.paged(len(out.Parameters))
 		if aws.ToString(out.NextToken) == "" {
 			return nil, nil
 		}
@@ -189,7 +191,7 @@ func (f *Fetcher) listPath(ctx context.Context, src Source, st *pathState, commi
 		}},
 	}
 	var carry []string
-	pages, prev := 0, 0 // pages listed; names on the one before
+	pages, prev, listed := 0, 0, 0 // pages listed; names on the one before; names listed
 pages:
 	for {
 		st.call()
@@ -199,17 +201,6 @@ pages:
 			break
 		}
 		last := aws.ToString(out.NextToken) == ""
-		pages++
-		n := len(out.Parameters)
-		if !last && pages > 1 && prev+n < 2*describeAhead {
-			// Behind the pager: the names listed and not read are the pager's to read.
-			fail(errBehind)
-			break
-		}
-		// A first page under the pace is held, unread, until the second says whether the
-		// listing goes on: a listing behind from the start reads nothing.
-		hold := !last && pages == 1 && n < describeAhead
-		prev = n
 		names := make([]string, 0, len(out.Parameters))
 		for _, p := range out.Parameters {
 			name := aws.ToString(p.Name)
@@ -221,6 +212,20 @@ pages:
 			}
 			names = append(names, name)
 		}
+		pages++
+		n := len(names)
+		listed += n
+		// Behind: two pages under the pace (short or empty), or fewer names listed than the
+		// pager has read since the listing began (its round trips are slower than the
+		// pager's: an endpoint close by). The names listed and not read are the pager's.
+		if !last && pages > 1 && (prev+n < 2*describeAhead || listed < st.pagedSince()) {
+			fail(errBehind)
+			break
+		}
+		// A first page under the pace is held, unread, until the second says whether the
+		// listing goes on: a listing behind from the start reads nothing.
+		hold := !last && pages == 1 && n < describeAhead
+		prev = n
 		// Names short of a whole batch wait for the next page's (carry): a page of 25 names
 		// takes 2.5 GetParameters calls, not 3.
 		missing := st.missing(slices.Concat(carry, names))
@@ -264,7 +269,7 @@ pages:
 	return firstErr
 }
 
-// errBehind ends a listing whose last two pages listed fewer than 2*describeAhead names.
+// errBehind ends a listing that is behind the pager (listPath).
 var errBehind = errors.New("DescribeParameters page under the listing's pace")
 
 // once makes a lister's request a single attempt: a throttled or failing listing gives way
@@ -284,6 +289,19 @@ type pathState struct {
 	mu    sync.Mutex
 	have  map[string]string // full name -> value
 	calls int
+	pager int // parameters the pager has read since the two readers started
+}
+
+func (s *pathState) paged(n int) {
+	s.mu.Lock()
+	s.pager += n
+	s.mu.Unlock()
+}
+
+func (s *pathState) pagedSince() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pager
 }
 
 func (s *pathState) call() {

@@ -25,6 +25,10 @@ const (
 	// pages, or empty ones with a NextToken) end the listing, and the pager finishes the
 	// path; two pages, so that an empty page between full ones does not.
 	describeAhead = describePage / 2
+	// maxUnread is how many DescribeParameters pages the listing may read without finding a
+	// name the pager has not read: the pager started 30 names ahead, so a listing as fast as
+	// an empty page between full ones needs four pages to pass it.
+	maxUnread = 4
 	// getInFlight bounds the GetParameters calls in flight for one path: enough to read one
 	// DescribeParameters page (50 names) per round trip, so the listing sets the pace, and
 	// no more, to keep the burst of requests against SSM's throughput limit small.
@@ -63,12 +67,12 @@ func worthListing(pages int, elapsed time.Duration) bool {
 //     it does not have yet with GetParameters, 10 names a call, getInFlight calls at a time,
 //     while the next page of names is on its way: about one round trip per 50 parameters.
 //
-// The listing must pay for itself. Its pages are judged two at a time: when two pages in a
-// row (with a NextToken) list fewer than 2*describeAhead names, or it has listed fewer
-// names than the pager has read meanwhile, the listing ends. A first
-// page under describeAhead is held unread until the second is judged, so a server whose
-// pages are short or empty (as AWS's may be) costs two DescribeParameters requests, a
-// denied or throttled one one request, and no time: the pager never waited. The lister's
+// The listing must pay for itself. It ends when two pages in a row (with a NextToken) list
+// fewer than 2*describeAhead names, when it has listed fewer names than the pager has read
+// meanwhile, or when maxUnread pages have listed only names the pager had. A first page
+// under describeAhead is held unread until the second is judged, so a server whose pages
+// are short or empty (as AWS's may be) costs two DescribeParameters requests, a denied or
+// throttled one one request, and no time: the pager never waited. The lister's
 // requests are made once (no retries): a throttled listing is a listing behind. Only after
 // a GetParameters answer does the pager stop (after the page it is reading), committed to
 // the lister. A listing that falls behind later, or fails, ends the same way: the pager
@@ -77,7 +81,8 @@ func worthListing(pages int, elapsed time.Duration) bool {
 // source's errors are GetParametersByPath's.
 //
 // So for a server whose pages list n names each, a start makes, beyond the requests of
-// paging by path alone: at most 2 when n < describeAhead, and when n >= describeAhead one
+// paging by path alone: at most 2 when n < describeAhead, at most maxUnread when the pager
+// is the faster reader (round trips so cheap the listing cannot pass it), and otherwise one
 // DescribeParameters per page (N/n for N parameters: 20 for 1000 at 50 a page), plus the
 // GetParameters calls and pager pages that overlap while the two readers run together (at
 // most describePage/maxNames + 2). A listing that falls behind after k pages costs at most
@@ -192,6 +197,7 @@ func (f *Fetcher) listPath(ctx context.Context, src Source, st *pathState, commi
 	}
 	var carry []string
 	pages, prev, listed := 0, 0, 0 // pages listed; names on the one before; names listed
+	sent := false                  // a GetParameters was sent: the listing found names first
 pages:
 	for {
 		st.call()
@@ -243,6 +249,7 @@ pages:
 				break pages
 			}
 			wg.Add(1)
+			sent = true
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
@@ -258,6 +265,11 @@ pages:
 			}()
 		}
 		if last {
+			break
+		}
+		if !sent && pages >= maxUnread {
+			// Every name listed so far was the pager's already: it is the faster reader.
+			fail(errBehind)
 			break
 		}
 		din.NextToken = out.NextToken

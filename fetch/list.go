@@ -282,7 +282,7 @@ pages:
 }
 
 // errBehind ends a listing that is behind the pager (listPath).
-var errBehind = errors.New("DescribeParameters page under the listing's pace")
+var errBehind = errors.New("the listing is behind the pager")
 
 // once makes a lister's request a single attempt: a throttled or failing listing gives way
 // to the pager rather than wait for a retry, and adds no retries to the account's rate.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"syscall"
@@ -44,11 +43,11 @@ func Main(ctx context.Context, b Build, args, environ []string, stdout, stderr i
 	case errors.As(err, &in):
 		// What the signal cut short is no news.
 		status = proc.StatusSignaled(in.sig)
-		s.lg.msg(levelError, "error", []slog.Attr{slog.Int("status", status)}, "interrupted by %s %s; the command was not started", proc.SignalName(in.sig), in.what)
+		s.lg.msg(levelError, "error", []field{fieldOf("status", status)}, "interrupted by %s %s; the command was not started", proc.SignalName(in.sig), in.what)
 		return status
 	}
 	status = proc.Status(err)
-	s.lg.fail(err, slog.Int("status", status))
+	s.lg.fail(err, fieldOf("status", status))
 	return status
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -33,7 +32,7 @@ func TestLogFormats(t *testing.T) {
 		text string
 		json []map[string]any // each line's object, time and level left to the check below
 	}{
-		{"error with a hint and its source", func(l *logger) { l.fail(pathErr, slog.Int("status", 125)) },
+		{"error with a hint and its source", func(l *logger) { l.fail(pathErr, fieldOf("status", 125)) },
 			"secretexec: error: ssm path \"/app/prod\": api error AccessDeniedException: User: x is not authorized\n" +
 				"secretexec: hint: the role needs ssm:GetParametersByPath on arn:aws:ssm:us-east-1:*:parameter/app/prod, and kms:Decrypt on the key of SecureString parameters\n",
 			[]map[string]any{{"level": "error", "msg": `ssm path "/app/prod": api error AccessDeniedException: User: x is not authorized`, "source": "/app/prod",
@@ -53,7 +52,7 @@ func TestLogFormats(t *testing.T) {
 					"hint": "secretexec reads SecretString only; store the value as a string (base64 if it must be binary)"},
 			}},
 		{"usage error", func(l *logger) {
-			l.fail(usagef("run secretexec --help for the flags", "flag provided but not defined: -nope"), slog.Int("status", 125))
+			l.fail(usagef("run secretexec --help for the flags", "flag provided but not defined: -nope"), fieldOf("status", 125))
 		},
 			"secretexec: error: flag provided but not defined: -nope\nsecretexec: hint: run secretexec --help for the flags\n",
 			[]map[string]any{{"level": "error", "msg": "flag provided but not defined: -nope", "hint": "run secretexec --help for the flags", "status": 125.0}}},
@@ -61,7 +60,7 @@ func TestLogFormats(t *testing.T) {
 			"secretexec: error: one two\n",
 			[]map[string]any{{"level": "error", "msg": "one two"}}},
 		{"interrupted", func(l *logger) {
-			l.msg(levelError, "error", []slog.Attr{slog.Int("status", 143)}, "interrupted by %s %s; the command was not started", "SIGTERM", "while fetching")
+			l.msg(levelError, "error", []field{fieldOf("status", 143)}, "interrupted by %s %s; the command was not started", "SIGTERM", "while fetching")
 		},
 			"secretexec: error: interrupted by SIGTERM while fetching; the command was not started\n",
 			[]map[string]any{{"level": "error", "msg": "interrupted by SIGTERM while fetching; the command was not started", "status": 143.0}}},

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -560,6 +561,123 @@ func (e *harness) cmds() map[string]func(ts *testscript.TestScript, neg bool, ar
 			got := e.srv.Calls(args[0])
 			if (got == want) == neg {
 				ts.Fatalf("%d %s calls, want %s%d", got, args[0], map[bool]string{true: "not ", false: ""}[neg], want)
+			}
+		},
+		// json-lines FILE: every line of FILE ("stderr": the last command's) is one JSON object
+		// of --log-format json: "time" (RFC 3339), "level" (error, warning, info, debug) and
+		// "msg" first, then only the fields the logger knows.
+		"json-lines": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) != 1 {
+				ts.Fatalf("usage: json-lines FILE")
+			}
+			out := strings.TrimSuffix(ts.ReadFile(args[0]), "\n")
+			if out == "" {
+				ts.Fatalf("%s is empty", args[0])
+			}
+			known := map[string]bool{"hint": true, "source": true, "variable": true, "attempt": true, "delay": true, "pid": true, "status": true}
+			for i, line := range strings.Split(out, "\n") {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(line), &m); err != nil {
+					ts.Fatalf("line %d is not a JSON object: %v", i+1, err)
+				}
+				if !strings.HasPrefix(line, `{"time":"`) || !strings.Contains(line, `","level":"`) {
+					ts.Fatalf("line %d does not start with time and level: %s", i+1, line)
+				}
+				tm, _ := m["time"].(string)
+				if _, err := time.Parse(time.RFC3339Nano, tm); err != nil {
+					ts.Fatalf("line %d: time %q: %v", i+1, tm, err)
+				}
+				switch m["level"] {
+				case "error", "warning", "info", "debug":
+				default:
+					ts.Fatalf("line %d: level %v", i+1, m["level"])
+				}
+				if _, ok := m["msg"].(string); !ok {
+					ts.Fatalf("line %d has no msg", i+1)
+				}
+				for k := range m {
+					if k != "time" && k != "level" && k != "msg" && !known[k] {
+						ts.Fatalf("line %d has an unknown field %q", i+1, k)
+					}
+				}
+			}
+		},
+		// role ARN [EXTERNAL_ID|-] [LIFETIME]: a role AssumeRole may be called on (see
+		// awstest.AssumableRole); LIFETIME is how long its credentials last.
+		"role": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) < 1 || len(args) > 3 {
+				ts.Fatalf("usage: role ARN [EXTERNAL_ID|-] [LIFETIME]")
+			}
+			r := awstest.AssumableRole{ARN: args[0]}
+			if len(args) > 1 && args[1] != "-" {
+				r.ExternalID = args[1]
+			}
+			if len(args) > 2 {
+				d, err := time.ParseDuration(args[2])
+				ts.Check(err)
+				r.Lifetime = d
+			}
+			e.srv.AddRole(r)
+		},
+		// assumed N [SESSION_REGEXP]: N AssumeRole calls so far, each signed with the test
+		// credentials, and the last one's RoleSessionName matches SESSION_REGEXP.
+		"assumed": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) < 1 || len(args) > 2 {
+				ts.Fatalf("usage: assumed N [SESSION_REGEXP]")
+			}
+			want, err := strconv.Atoi(args[0])
+			ts.Check(err)
+			calls := e.srv.AssumeRoleCalls()
+			if len(calls) != want {
+				ts.Fatalf("%d AssumeRole calls, want %d", len(calls), want)
+			}
+			for _, c := range calls {
+				if c.Caller != awstest.AccessKeyID {
+					ts.Fatalf("AssumeRole signed with %q, want the base credentials", c.Caller)
+				}
+			}
+			if len(args) == 2 && len(calls) > 0 {
+				last := calls[len(calls)-1].SessionName
+				if !regexp.MustCompile(args[1]).MatchString(last) {
+					ts.Fatalf("session name %q does not match %s", last, args[1])
+				}
+			}
+		},
+		// signed-with ACTION base|assumed [N]: every ACTION call since the last "calls reset"
+		// was signed with the test credentials, or with keys AssumeRole handed out (N distinct
+		// ones, if given).
+		"signed-with": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) < 2 || len(args) > 3 {
+				ts.Fatalf("usage: signed-with ACTION base|assumed [N]")
+			}
+			keys := map[string]bool{}
+			for _, c := range e.srv.Requests() {
+				if c.Action != args[0] {
+					continue
+				}
+				keys[c.AccessKeyID] = true
+				switch args[1] {
+				case "base":
+					if c.AccessKeyID != awstest.AccessKeyID {
+						ts.Fatalf("%s signed with %q, want the base credentials", c.Action, c.AccessKeyID)
+					}
+				case "assumed":
+					if !e.srv.Assumed(c.AccessKeyID) {
+						ts.Fatalf("%s signed with %q, not with a key AssumeRole handed out", c.Action, c.AccessKeyID)
+					}
+				default:
+					ts.Fatalf("usage: signed-with ACTION base|assumed [N]")
+				}
+			}
+			if len(keys) == 0 {
+				ts.Fatalf("no %s calls", args[0])
+			}
+			if len(args) == 3 {
+				n, err := strconv.Atoi(args[2])
+				ts.Check(err)
+				if len(keys) != n {
+					ts.Fatalf("%s calls signed with %d keys, want %d", args[0], len(keys), n)
+				}
 			}
 		},
 		// signed ACTION REGION...: the ACTION calls since the last "calls reset" were signed for

@@ -2,7 +2,7 @@
 // implementation (bench/reference), in one run, against the project's AWS emulator with an
 // added latency per request. See bench/README.md.
 //
-//	go run ./bench [-n 30] [-latency 0,5ms] [-scenarios p10,p100,p1000,secrets,refs] [-o FILE]
+//	go run ./bench [-n 30] [-latency 0,5ms] [-scenarios p10,p100,p1000,p1000-short,p1000-empty,secrets,refs] [-o FILE]
 //
 // For every run it records the time from just before the process is started to the first
 // instruction of the command it execs (a static C probe), the CPU time (user+sys) and peak
@@ -33,7 +33,7 @@ import (
 func main() {
 	n := flag.Int("n", 30, "runs per program, scenario and latency")
 	latencies := flag.String("latency", "0,5ms", "comma-separated added latencies per AWS request")
-	scenarios := flag.String("scenarios", "p10,p100,p1000,secrets,refs", "comma-separated scenarios")
+	scenarios := flag.String("scenarios", "p10,p100,p1000,p1000-short,p1000-empty,secrets,refs", "comma-separated scenarios")
 	out := flag.String("o", "", "also write the markdown report to this file")
 	seBin := flag.String("secretexec", "", "use this secretexec binary instead of building one (to compare versions)")
 	flag.Var(&seEnv, "secretexec-env", "add `KEY=VALUE` to secretexec's environment only, for experiments such as GOGC=off (repeatable)")
@@ -59,6 +59,9 @@ type scenario struct {
 	name, desc string
 	se, ref    []string // arguments before "--"
 	env        []string // added to the environment
+	// paging shapes the emulator's DescribeParameters pages for this scenario: what AWS
+	// may answer for an account with many parameters (issue 21).
+	paging awstest.DescribePaging
 }
 
 const (
@@ -78,6 +81,10 @@ func scenarioList() []scenario {
 		{name: "p10", desc: "10 parameters under one path", se: []string{"--ssm-path", "/bench/p10"}, ref: []string{"-path", "/bench/p10"}},
 		{name: "p100", desc: "100 parameters under one path", se: []string{"--ssm-path", "/bench/p100"}, ref: []string{"-path", "/bench/p100"}},
 		{name: "p1000", desc: "1000 parameters under one path", se: []string{"--ssm-path", "/bench/p1000"}, ref: []string{"-path", "/bench/p1000"}},
+		{name: "p1000-short", desc: "1000 parameters, DescribeParameters pages of 10", se: []string{"--ssm-path", "/bench/p1000"}, ref: []string{"-path", "/bench/p1000"},
+			paging: awstest.DescribePaging{Size: 10}},
+		{name: "p1000-empty", desc: "1000 parameters, empty DescribeParameters pages between full ones", se: []string{"--ssm-path", "/bench/p1000"}, ref: []string{"-path", "/bench/p1000"},
+			paging: awstest.DescribePaging{Empty: 1}},
 		{name: "secrets", desc: "one path (10) + two JSON secrets",
 			se:  []string{"--ssm-path", "/bench/p10", "--secret-id", "bench/app1", "--secret-id", "bench/app2"},
 			ref: []string{"-path", "/bench/p10", "-secret", "bench/app1", "-secret", "bench/app2"}},
@@ -218,6 +225,7 @@ func run(n int, latencyList, scenarioNames, outFile, seBin string) error {
 	for _, lat := range lats {
 		srv.SetLatency(lat)
 		for _, sc := range scens {
+			srv.SetDescribePaging(sc.paging)
 			env := append(append([]string{}, baseEnv...), sc.env...)
 			var samples [2][]sample
 			var actions [2]string

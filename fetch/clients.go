@@ -36,6 +36,9 @@ type Options struct {
 	Timeout       time.Duration // the whole fetch's deadline, from which each attempt's limit is derived (AttemptTimeout)
 	AppID         string        // the SDK's application id, sent in the User-Agent that CloudTrail records
 	AllowEmpty    bool          // an empty path or JSON secret is not an error
+	// Role, when set, is assumed with the chain's credentials, and every request is made
+	// with the role's.
+	Role *Role
 	// Logf, when set, is told the region's origin, each retry and the SDK's own log lines
 	// (instance-metadata fallbacks); never a value.
 	Logf func(format string, args ...any)
@@ -53,6 +56,8 @@ type SetupError struct {
 	// HopLimit: instance metadata accepted a connection but never answered the token
 	// request, what a container on EC2 sees when the instance's PUT response hop limit is 1.
 	HopLimit bool
+	// Role is the role the missing credentials were to assume, or "".
+	Role string
 }
 
 func (e *SetupError) Error() string { return e.Err.Error() }
@@ -137,7 +142,7 @@ func New(ctx context.Context, o Options, sources []Source, refs []ref.VarRef) (*
 		return nil, &SetupError{Kind: SetupBadRegion, Err: fmt.Errorf("%q is not a valid AWS region name", cfg.Region)}
 	}
 	if cfg.Credentials == nil {
-		return nil, errNoCredentials(nil, false)
+		return nil, errNoCredentials(nil, false, o.Role)
 	}
 	credCtx := ctx
 	if cc, ok := cfg.Credentials.(*aws.CredentialsCache); ok && cc.IsCredentialsProvider(&ec2rolecreds.Provider{}) {
@@ -160,9 +165,19 @@ func New(ctx context.Context, o Options, sources []Source, refs []ref.VarRef) (*
 		if credCtx.Err() != nil {
 			err = fmt.Errorf("instance metadata gave no role credentials within %s", imdsCredsTimeout)
 		}
-		return nil, errNoCredentials(err, watch.tokenTimedOut())
+		return nil, errNoCredentials(err, watch.tokenTimedOut(), o.Role)
 	}
-	return NewFromConfig(cfg, o), nil
+	if o.Role != nil {
+		if err := assumeRole(ctx, &cfg, o.Role); err != nil {
+			return nil, err
+		}
+		logf("credentials of role %s, session %s", o.Role.ARN, o.Role.SessionName)
+	}
+	f := NewFromConfig(cfg, o)
+	if o.Role != nil {
+		f.Role = o.Role.ARN
+	}
+	return f, nil
 }
 
 // NewFromConfig builds the SSM and Secrets Manager clients from cfg: every client the
@@ -205,12 +220,19 @@ func sdkLogger(logf func(string, ...any)) logging.Logger {
 	})
 }
 
-func errNoCredentials(cause error, tokenTimedOut bool) error {
-	err := errors.New("no AWS credentials found")
-	if cause != nil {
-		err = fmt.Errorf("no AWS credentials found: %w", cause)
+func errNoCredentials(cause error, tokenTimedOut bool, role *Role) error {
+	what := "no AWS credentials found"
+	se := &SetupError{Kind: SetupNoCredentials, HopLimit: tokenTimedOut}
+	if role != nil {
+		// The step that failed is the first of two: the credentials that assume the role.
+		what = "no AWS credentials found to assume role " + role.ARN + " with"
+		se.Role = role.ARN
 	}
-	return &SetupError{Kind: SetupNoCredentials, Err: err, HopLimit: tokenTimedOut}
+	se.Err = errors.New(what)
+	if cause != nil {
+		se.Err = fmt.Errorf("%s: %w", what, cause)
+	}
+	return se
 }
 
 // imdsWatch configures the IMDS client secretexec makes and watches its HTTP requests for

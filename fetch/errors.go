@@ -55,6 +55,7 @@ type Error struct {
 	Region    string      // the region the request went to
 	Attempts  int         // attempts made when the call failed after retries, else 0 or 1
 	Cancelled bool        // the fetch was cancelled (deadline, signal, another source failed)
+	Role      string      // the assumed role the request was made as, or ""
 	Err       error
 }
 
@@ -73,6 +74,9 @@ func (e *Error) Error() string {
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
 	}
+	if e.Role != "" && e.Op != "" {
+		fmt.Fprintf(&b, " (as role %s)", e.Role)
+	}
 	return b.String()
 }
 
@@ -84,11 +88,19 @@ func (e *Error) subject() string {
 	if e.Ref == nil {
 		return e.Source.String()
 	}
-	shown := e.Ref.Ref.String()
-	if e.hidden() {
-		shown = e.Ref.Ref.Shown()
+	return fmt.Sprintf("variable %s: %s", e.Ref.Var, e.ShownRef())
+}
+
+// ShownRef is the failed reference as every message shows it: whole once AWS found what it
+// names, or when it is an ARN; else only its form (ref.Ref.Shown). "" for a source.
+func (e *Error) ShownRef() string {
+	switch {
+	case e.Ref == nil:
+		return ""
+	case e.hidden():
+		return e.Ref.Ref.Shown()
 	}
-	return fmt.Sprintf("variable %s: %s", e.Ref.Var, shown)
+	return e.Ref.Ref.String()
 }
 
 // hidden reports whether the failed reference is not printed whole (Found).

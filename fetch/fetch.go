@@ -6,7 +6,8 @@
 // The files: fetch.go the entry point (FetchAll) and its types; plan.go which requests a fetch
 // makes; params.go and list.go SSM parameters (by path, by name, the large-path listing);
 // secrets.go Secrets Manager; json.go a JSON secret's variables; errors.go the error type and
-// its hints; retry.go attempts and retries; clients.go the AWS configuration and clients.
+// its hints; retry.go attempts and retries; clients.go the AWS configuration and clients;
+// role.go the assumed role every request may be made as.
 package fetch
 
 import (
@@ -95,6 +96,9 @@ type Fetcher struct {
 	// Region is the configured region; an ARN in another region is read from that region.
 	Region     string
 	AllowEmpty bool // an empty path or JSON secret is not an error
+	// Role is the ARN of the role the clients' credentials are assumed from, or "": a
+	// failed read names it (Error.Role).
+	Role string
 }
 
 // errorGrace is how long the other requests may still run once one has failed, so that one
@@ -171,6 +175,14 @@ func (f *Fetcher) FetchAll(ctx context.Context, sources []Source, refs []ref.Var
 	errs := srcErrs
 	for _, i := range order {
 		errs = append(errs, refErrs[i])
+	}
+	if f.Role != "" {
+		for _, err := range errs {
+			var e *Error
+			if errors.As(err, &e) {
+				e.Role = f.Role
+			}
+		}
 	}
 	if err := firstErrors(errs, parent.Err() == nil); err != nil {
 		return results, nil, err

@@ -2,18 +2,33 @@ package fetch
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
 const (
 	describePage = 50 // AWS's limit on one DescribeParameters page
+	// describeAhead is the fewest names a DescribeParameters page must list, on average over
+	// two pages in a row, for the listing to go on. A page is one round trip, as a
+	// GetParametersByPath page of pathPage names is, and costs one request more than paging
+	// by path; at half a full page the listing reads 2.5 times as fast as the pager for 1
+	// request more per 25 names. Two pages under it (AWS pages before it filters: short
+	// pages, or empty ones with a NextToken) end the listing, and the pager finishes the
+	// path; two pages, so that an empty page between full ones does not.
+	describeAhead = describePage / 2
+	// maxUnread is how many DescribeParameters pages the listing may read without finding a
+	// name the pager has not read: the pager started 30 names ahead, so a listing as fast as
+	// an empty page between full ones needs four pages to pass it.
+	maxUnread = 4
 	// getInFlight bounds the GetParameters calls in flight for one path: enough to read one
 	// DescribeParameters page (50 names) per round trip, so the listing sets the pace, and
 	// no more, to keep the burst of requests against SSM's throughput limit small.
@@ -52,12 +67,27 @@ func worthListing(pages int, elapsed time.Duration) bool {
 //     it does not have yet with GetParameters, 10 names a call, getInFlight calls at a time,
 //     while the next page of names is on its way: about one round trip per 50 parameters.
 //
-// The first GetParameters answer commits to the lister: the pager stops after the page it
-// is reading. If the lister fails in any way (DescribeParameters or GetParameters denied,
-// which needs IAM permissions that GetParametersByPath does not, throttled, ...), the pager
-// goes on, from where it stopped, without having waited: the lister only ever speeds things
-// up, and the source's errors are GetParametersByPath's. A path that the pager finishes
-// first (a page or two more) costs a DescribeParameters call more, and no time.
+// The listing must pay for itself. It ends when two pages in a row (with a NextToken) list
+// fewer than 2*describeAhead names, when it has listed fewer names than the pager has read
+// meanwhile, or when maxUnread pages have listed only names the pager had. A first page
+// under describeAhead is held unread until the second is judged, so a server whose pages
+// are short or empty (as AWS's may be) costs two DescribeParameters requests, a denied or
+// throttled one one request, and no time: the pager never waited. The lister's
+// requests are made once (no retries): a throttled listing is a listing behind. Only after
+// a GetParameters answer does the pager stop (after the page it is reading), committed to
+// the lister. A listing that falls behind later, or fails, ends the same way: the pager
+// goes on from where it stopped, and GetParameters never asks for a name already read
+// (pages the pager reads again cost what they cost; what the listing read is kept). The
+// source's errors are GetParametersByPath's.
+//
+// So for a server whose pages list n names each, a start makes, beyond the requests of
+// paging by path alone: at most 2 when n < describeAhead, at most maxUnread when the pager
+// is the faster reader (round trips so cheap the listing cannot pass it), and otherwise one
+// DescribeParameters per page (N/n for N parameters: 20 for 1000 at 50 a page), plus the
+// GetParameters calls and pager pages that overlap while the two readers run together (at
+// most describePage/maxNames + 2). A listing that falls behind after k pages costs at most
+// its own requests (k+1 pages and their GetParameters, 5k) and no time. TestListingBound
+// counts each case.
 //
 // Parameters created or deleted while a path is read may or may not be seen, as with
 // GetParametersByPath paging, which is no snapshot either: a name listed but deleted before
@@ -133,6 +163,7 @@ func (f *Fetcher) pagePath(ctx context.Context, st *pathState, in ssm.GetParamet
 			return in.NextToken, err
 		}
 		st.add(out.Parameters)
+		st.paged(len(out.Parameters))
 		if aws.ToString(out.NextToken) == "" {
 			return nil, nil
 		}
@@ -167,14 +198,18 @@ func (f *Fetcher) listPath(ctx context.Context, src Source, st *pathState, commi
 			Key: aws.String("Path"), Option: aws.String(option), Values: []string{src.Path},
 		}},
 	}
+	var carry []string
+	pages, prev, listed := 0, 0, 0 // pages listed; names on the one before; names listed
+	sent := false                  // a GetParameters was sent: the listing found names first
 pages:
 	for {
 		st.call()
-		out, err := f.SSM.DescribeParameters(ctx, din)
+		out, err := f.SSM.DescribeParameters(ctx, din, once)
 		if err != nil {
 			fail(err)
 			break
 		}
+		last := aws.ToString(out.NextToken) == ""
 		names := make([]string, 0, len(out.Parameters))
 		for _, p := range out.Parameters {
 			name := aws.ToString(p.Name)
@@ -186,8 +221,29 @@ pages:
 			}
 			names = append(names, name)
 		}
-		missing := st.missing(names)
+		pages++
+		n := len(names)
+		listed += n
+		// Behind: two pages under the pace (short or empty), or fewer names listed than the
+		// pager has read since the listing began (its round trips are slower than the
+		// pager's: an endpoint close by). The names listed and not read are the pager's.
+		if !last && pages > 1 && (prev+n < 2*describeAhead || listed < st.pagedSince()) {
+			fail(errBehind)
+			break
+		}
+		// A first page under the pace is held, unread, until the second says whether the
+		// listing goes on: a listing behind from the start reads nothing.
+		hold := !last && pages == 1 && n < describeAhead
+		prev = n
+		// Names short of a whole batch wait for the next page's (carry): a page of 25 names
+		// takes 2.5 GetParameters calls, not 3.
+		missing := st.missing(slices.Concat(carry, names))
+		carry = nil
 		for len(missing) > 0 {
+			if hold || len(missing) < maxNames && !last {
+				carry = missing
+				break
+			}
 			batch := missing[:min(maxNames, len(missing))]
 			missing = missing[len(batch):]
 			select {
@@ -196,11 +252,12 @@ pages:
 				break pages
 			}
 			wg.Add(1)
+			sent = true
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
 				st.call()
-				out, err := f.SSM.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
+				out, err := f.SSM.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)}, once)
 				if err != nil {
 					fail(err)
 					return
@@ -210,7 +267,12 @@ pages:
 				commit()
 			}()
 		}
-		if aws.ToString(out.NextToken) == "" {
+		if last {
+			break
+		}
+		if !sent && pages >= maxUnread {
+			// Every name listed so far was the pager's already: it is the faster reader.
+			fail(errBehind)
 			break
 		}
 		if aws.ToString(out.NextToken) == aws.ToString(din.NextToken) {
@@ -226,6 +288,13 @@ pages:
 	return firstErr
 }
 
+// errBehind ends a listing that is behind the pager (listPath).
+var errBehind = errors.New("the listing is behind the pager")
+
+// once makes a lister's request a single attempt: a throttled or failing listing gives way
+// to the pager rather than wait for a retry, and adds no retries to the account's rate.
+func once(o *ssm.Options) { o.Retryer = retry.AddWithMaxAttempts(o.Retryer, 1) }
+
 // inPath reports whether a parameter name is at the source's path: directly below it, or
 // anywhere below it for a recursive source.
 func inPath(name string, src Source) bool {
@@ -239,6 +308,19 @@ type pathState struct {
 	mu    sync.Mutex
 	have  map[string]string // full name -> value
 	calls int
+	pager int // parameters the pager has read since the two readers started
+}
+
+func (s *pathState) paged(n int) {
+	s.mu.Lock()
+	s.pager += n
+	s.mu.Unlock()
+}
+
+func (s *pathState) pagedSince() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pager
 }
 
 func (s *pathState) call() {

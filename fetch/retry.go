@@ -17,6 +17,8 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/secretexec/secretexec/internal/logattr"
 )
 
 // Every AWS call is retried by the SDK's standard retryer, in the SDK's retry middleware:
@@ -132,13 +134,13 @@ func (r *loggedRetryer) RetryDelay(attempt int, err error) (time.Duration, error
 	if errors.As(err, &ae) {
 		call = ae.service + " " + ae.op
 	}
-	wait := d.Round(time.Millisecond).String()
+	asks := ""
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) && re.Response != nil && re.Response.Header.Get("X-Amz-Retry-After") != "" {
 		// The SDK waits as AWS asks, between d and d+5s.
-		wait += fmt.Sprintf(" or as AWS asks (x-amz-retry-after %sms)", re.Response.Header.Get("X-Amz-Retry-After"))
+		asks = fmt.Sprintf(" or as AWS asks (x-amz-retry-after %sms)", re.Response.Header.Get("X-Amz-Retry-After"))
 	}
-	r.logf("%s: attempt %d failed (%s), retrying in %s", call, attempt, brief(err), wait)
+	r.logf("%s: attempt %d failed (%s), retrying in %s%s", call, logattr.Attempt(attempt), brief(err), logattr.Delay(d.Round(time.Millisecond)), asks)
 	return d, derr
 }
 

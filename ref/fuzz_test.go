@@ -54,3 +54,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCheckRoleARN checks that CheckRoleARN never panics and that what it accepts has the
+// shape of a role ARN.
+func FuzzCheckRoleARN(f *testing.F) {
+	for _, s := range []string{
+		"", "arn:aws:iam::123456789012:role/app", "arn:aws:iam::123456789012:role/team/a/app",
+		"arn:aws-cn:iam::123456789012:role/x", "arn:aws:iam:us-east-1:123456789012:role/x",
+		"arn:aws:iam::12345678901:role/x", "arn:aws:iam::123456789012:user/x",
+		"arn:aws:iam::123456789012:role/", "arn:aws:iam::123456789012:role//x", "arn:aws:sts::123456789012:role/x",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if CheckRoleARN(s) != nil {
+			return
+		}
+		a, ok := splitARN(s)
+		if !ok || a.service != "iam" || a.region != "" || len(a.account) != 12 || !strings.HasPrefix(a.resource, "role/") || strings.HasSuffix(s, "/") {
+			t.Fatalf("CheckRoleARN(%q) accepted it", s)
+		}
+	})
+}

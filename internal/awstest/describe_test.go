@@ -60,3 +60,55 @@ func TestDescribeParametersPathFilter(t *testing.T) {
 		t.Errorf("Recursive: names %q; want %q", got, want)
 	}
 }
+
+// TestDescribeParametersShortPages: SetDescribePaging gives pages of at most Size names
+// whatever MaxResults says, and Empty empty pages with a NextToken before each page with names,
+// and the listing still holds every name once.
+func TestDescribeParametersShortPages(t *testing.T) {
+	s := New(t)
+	ctx := context.Background()
+	var want []string
+	for i := range 7 {
+		name := fmt.Sprintf("/app/prod/P%02d", i)
+		want = append(want, name)
+		if err := s.PutParameter(ctx, name, "v", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ssmc, _ := clients(s, 1)
+	for _, tc := range []struct {
+		paging DescribePaging
+		sizes  []int
+	}{
+		{DescribePaging{}, []int{5, 2}},
+		{DescribePaging{Size: 2}, []int{2, 2, 2, 1}},
+		{DescribePaging{Size: 3, Empty: 1}, []int{0, 3, 0, 3, 0, 1}},
+		{DescribePaging{Empty: 2}, []int{0, 0, 5, 0, 0, 2}},
+		{DescribePaging{Full: 1, Size: 2, Empty: 1}, []int{5, 0, 2}},
+	} {
+		s.SetDescribePaging(tc.paging)
+		in := &ssm.DescribeParametersInput{
+			MaxResults:       aws.Int32(5),
+			ParameterFilters: []types.ParameterStringFilter{{Key: aws.String("Path"), Values: []string{"/app/prod"}}},
+		}
+		var names []string
+		var sizes []int
+		for {
+			out, err := ssmc.DescribeParameters(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sizes = append(sizes, len(out.Parameters))
+			for _, p := range out.Parameters {
+				names = append(names, aws.ToString(p.Name))
+			}
+			if aws.ToString(out.NextToken) == "" {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+		if !slices.Equal(names, want) || !slices.Equal(sizes, tc.sizes) {
+			t.Errorf("%+v: pages of %v names %q; want pages of %v names %q", tc.paging, sizes, names, tc.sizes, want)
+		}
+	}
+}

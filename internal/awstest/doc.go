@@ -44,12 +44,18 @@
 //     Unknown names, versions and labels go to InvalidParameters. GetParameters answers in
 //     alphabetical order of Name, as the API reference says.
 //   - DescribeParameters with the ParameterFilters key "Path" (options OneLevel and
-//     Recursive), which kumo ignores: answered from kumo's own listing, full pages.
+//     Recursive), which kumo ignores: answered from kumo's own listing, full pages, or short
+//     and empty ones with a NextToken as AWS may give ([Server.SetDescribePaging]).
 //   - GetSecretValue with VersionStage AWSPREVIOUS: kumo moves AWSCURRENT to AWSPREVIOUS
 //     without taking AWSPREVIOUS off the older versions, so it may answer with any of them.
 //     The proxy answers with the version that was AWSCURRENT before the last
 //     [Server.PutSecretValue], the one AWS keeps AWSPREVIOUS on.
 //   - Secrets Manager's ResourceNotFoundException comes back with HTTP 400 (kumo says 404).
+//   - STS AssumeRole (sts.go), answered by the proxy itself: kumo's STS (v0.33.1) checks only
+//     that RoleArn and RoleSessionName are there. The proxy checks the role ([Server.AddRole])
+//     and the external id its trust policy asks for (AccessDenied, HTTP 403), the session
+//     name and duration rules (ValidationError), and hands out keys the SigV4 check then
+//     accepts until they expire (ExpiredTokenException after).
 //
 // # Faults
 //
@@ -70,5 +76,7 @@
 // Every request that reaches the proxy is counted and logged ([Server.Calls],
 // [Server.TotalCalls], [Server.Requests]), including the ones a fault answered or the
 // signature check refused. The log records the region each request was signed for: kumo
-// ignores regions, so a test of cross-region reads asserts the signing region instead.
+// ignores regions, so a test of cross-region reads asserts the signing region instead; and
+// the access key id that signed it, so a test of --role-arn asserts the assumed role's keys
+// signed the reads ([Server.Assumed]).
 package awstest

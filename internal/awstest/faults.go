@@ -167,10 +167,12 @@ func (s *Server) AddFaultText(line string) error {
 	return nil
 }
 
-// ClearFaults removes every fault, the rate limit and the latency.
+// ClearFaults removes every fault, the rate limit, the latency and the DescribeParameters
+// paging.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.describePaging = DescribePaging{}
 	s.faults = nil
 	s.bucket = nil
 	s.latency = 0

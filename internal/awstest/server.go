@@ -57,6 +57,12 @@ type Server struct {
 	history  map[string][]paramVersion   // parameter name -> versions seeded through the helper
 	labels   map[string]map[string]int64 // parameter name -> label -> version
 	previous map[string]string           // secret name -> the version id that is AWSPREVIOUS
+	// describePaging shapes DescribeParameters pages (SetDescribePaging).
+	describePaging DescribePaging
+	// STS (sts.go): the assumable roles, the keys AssumeRole handed out, its calls.
+	roles     map[string]AssumableRole
+	assumed   map[string]assumedCred
+	assumeLog []AssumeRoleCall
 }
 
 // Call is one request that reached the proxy.
@@ -70,6 +76,9 @@ type Call struct {
 	Region string
 	// UserAgent is the request's User-Agent, which CloudTrail records.
 	UserAgent string
+	// AccessKeyID is the access key id the request was signed with (the SigV4 credential
+	// scope's): the test credentials' AccessKeyID, or one AssumeRole handed out.
+	AccessKeyID string
 }
 
 // Option configures Start.
@@ -292,6 +301,15 @@ func (s *Server) SetRateLimit(rps float64, burst int) {
 	s.bucket = newTokenBucket(rps, burst)
 }
 
+// signedKey is the access key id of a SigV4 Authorization header's credential scope, or "".
+func signedKey(auth string) string {
+	a, _, err := parseAuthorization(auth)
+	if scope := a.scope(); err == nil && len(scope) == 5 {
+		return scope[0]
+	}
+	return ""
+}
+
 // signedRegion is the region of a SigV4 Authorization header's credential scope
 // (Credential=AKID/DATE/REGION/SERVICE/aws4_request), or "".
 func signedRegion(auth string) string {
@@ -344,9 +362,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req := &request{body: body, http: r}
 	req.service, req.action = splitTarget(r.Header.Get("X-Amz-Target"))
+	form, isSTS := stsForm(r, body)
+	if isSTS {
+		req.service, req.action = "sts", form.Get("Action")
+	}
 	req.region = signedRegion(r.Header.Get("Authorization"))
+	akid := signedKey(r.Header.Get("Authorization"))
 
-	call := &Call{Action: req.action, Start: time.Now(), Region: req.region, UserAgent: r.Header.Get("User-Agent")}
+	call := &Call{Action: req.action, Start: time.Now(), Region: req.region, UserAgent: r.Header.Get("User-Agent"), AccessKeyID: akid}
 	s.mu.Lock()
 	s.calls[req.action]++
 	s.log = append(s.log, call)
@@ -366,11 +389,26 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// the one the target names (AWS knows it from the endpoint); other targets go to kumo as
 	// they are, checked for all but the service.
 	scoped := req.service
-	if scoped != "ssm" && scoped != "secretsmanager" {
+	if scoped != "ssm" && scoped != "secretsmanager" && scoped != "sts" {
 		scoped = ""
 	}
-	if e := verifySigV4(r, body, scoped, s.now(), knownCredentials); e != nil {
-		writeAPIError(w, http.StatusBadRequest, e.code, e.message)
+	creds, expired := s.credentials(akid)
+	if expired {
+		e := &authError{"ExpiredTokenException", "The security token included in the request is expired"}
+		if isSTS {
+			e.code = "ExpiredToken"
+			writeSTSError(w, http.StatusBadRequest, e.code, e.message)
+		} else {
+			writeAPIError(w, http.StatusBadRequest, e.code, e.message)
+		}
+		return
+	}
+	if e := verifySigV4(r, body, scoped, s.now(), creds); e != nil {
+		if isSTS {
+			writeSTSError(w, http.StatusBadRequest, e.code, e.message)
+		} else {
+			writeAPIError(w, http.StatusBadRequest, e.code, e.message)
+		}
 		return
 	}
 	if bucket != nil && !bucket.take(time.Now()) {
@@ -381,6 +419,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if done := s.applyFault(w, req, f); done {
 			return
 		}
+	}
+	if isSTS {
+		if req.action != "AssumeRole" {
+			writeSTSError(w, http.StatusBadRequest, "InvalidAction", "awstest answers AssumeRole only")
+			return
+		}
+		s.assumeRole(w, form, akid)
+		return
 	}
 	if status, code, msg, bad := validate(req); bad {
 		writeAPIError(w, status, code, msg)

@@ -42,11 +42,13 @@ func Main(ctx context.Context, b Build, args, environ []string, stdout, stderr i
 		return status
 	case errors.As(err, &in):
 		// What the signal cut short is no news.
-		s.lg.errorf("interrupted by %s %s; the command was not started", proc.SignalName(in.sig), in.what)
-		return proc.StatusSignaled(in.sig)
+		status = proc.StatusSignaled(in.sig)
+		s.lg.msg(levelError, "error", []field{fieldOf("status", status)}, "interrupted by %s %s; the command was not started", proc.SignalName(in.sig), in.what)
+		return status
 	}
-	s.lg.fail(err)
-	return proc.Status(err)
+	status = proc.Status(err)
+	s.lg.fail(err, fieldOf("status", status))
+	return status
 }
 
 // start is one start's state, phase to phase.
@@ -128,6 +130,7 @@ func (s *start) run(ctx context.Context, args, environ []string) (int, error) {
 // the environment and the required names. done says the start is over (--help, --version).
 func (s *start) configure(args, environ []string) (done bool, err error) {
 	c, err := parseConfig(args, environ)
+	s.lg.json = c.logFormat == "json"
 	if err != nil {
 		return false, err
 	}
@@ -208,7 +211,7 @@ func (s *start) fetch(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var err error
-	o := fetch.Options{Region: c.region, Retries: c.retries, Timeout: c.timeout, AppID: appID(s.build), AllowEmpty: c.allowEmpty}
+	o := fetch.Options{Region: c.region, Retries: c.retries, Timeout: c.timeout, AppID: appID(s.build), AllowEmpty: c.allowEmpty, Role: c.role(s.base)}
 	if t := c.task; t != nil {
 		if o.Region == "" && t.envRegion != "" {
 			o.Region = t.envRegion

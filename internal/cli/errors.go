@@ -52,6 +52,7 @@ func Hint(err error) string {
 	var ee *taskdef.EntryError
 	var fe2 *envFilesError
 	var ne2 *env.NamesError
+	var role *fetch.RoleError
 	switch {
 	case errors.As(err, &me):
 		return missingHint(me)
@@ -74,7 +75,13 @@ func Hint(err error) string {
 	case errors.As(err, &ne2):
 		return "one name a line: NAME, NAME=anything or export NAME=anything; # starts a comment"
 	case errors.As(err, &fe):
+		if h := fetchHint(fe); h != "" && fe.Role != "" && strings.HasPrefix(h, "the role needs") {
+			// The read was made as the assumed role: its policy is the one to change.
+			return "the assumed role " + fe.Role + strings.TrimPrefix(h, "the role")
+		}
 		return fetchHint(fe)
+	case errors.As(err, &role):
+		return roleHint(role)
 	case errors.As(err, &se):
 		return setupHint(se)
 	case errors.As(err, &nf):
@@ -170,11 +177,40 @@ func setupHint(e *fetch.SetupError) string {
 		}
 		var ce *fetch.CredentialsError
 		if errors.As(e, &ce) && ce.Provider != fetch.ProviderIMDS {
-			return "the AWS SDK's chain chose " + ce.Provider + " and it failed: check that provider's settings (AWS_PROFILE, AWS_CONFIG_FILE, the AWS_* variables); secretexec does not print its answer, which may hold credentials"
+			h := "the AWS SDK's chain chose " + ce.Provider + " and it failed: check that provider's settings (AWS_PROFILE, AWS_CONFIG_FILE, the AWS_* variables); secretexec does not print its answer, which may hold credentials"
+			if e.Role != "" {
+				h = "--role-arn assumes the role with the default chain's credentials, and " + h
+			}
+			return h
+		}
+		if e.Role != "" {
+			return "--role-arn assumes the role with the default chain's credentials: give the task or instance a role, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
 		}
 		return "give the task or instance a role, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
 	}
 	return ""
+}
+
+// roleHint says what to do about an AssumeRole STS refused: the IAM fix, which is on both
+// sides (the role's trust policy, the caller's own policy).
+func roleHint(e *fetch.RoleError) string {
+	switch e.Code() {
+	case "AccessDenied", "AccessDeniedException":
+		ext := "; if the trust policy has an sts:ExternalId condition, pass --external-id"
+		if e.ExternalID {
+			ext = "; check that --external-id is the sts:ExternalId of its condition"
+		}
+		return fmt.Sprintf("the trust policy of %s must let the base credentials' principal (aws sts get-caller-identity) call sts:AssumeRole, and their own policy must allow sts:AssumeRole on it%s", e.Role, ext)
+	case "RegionDisabledException":
+		return "STS is not activated in this region for the role's account: activate it (IAM, Account settings) or pass another --region"
+	case "ValidationError":
+		return "check --role-arn, --role-session-name (2 to 64 of letters, digits and +=,.@_-) and --external-id"
+	case "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "SignatureDoesNotMatch":
+		return "the base credentials that assume the role are invalid or expired; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or the task's role"
+	case "Throttling": // STS's code for it
+		return commonHint("ThrottlingException")
+	}
+	return commonHint(e.Code())
 }
 
 func execHint(e *proc.ExecError) string {

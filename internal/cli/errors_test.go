@@ -76,3 +76,31 @@ func TestRefHintNamesEveryForm(t *testing.T) {
 		}
 	}
 }
+
+// TestRoleHints: each step of --role-arn that can fail gets advice for that step: the base
+// credentials, the AssumeRole (by STS's code), the read made as the role.
+func TestRoleHints(t *testing.T) {
+	const arn = "arn:aws:iam::123456789012:role/central"
+	sts := func(code string) error { return &smithy.GenericAPIError{Code: code, Message: "m"} }
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"no base credentials", &fetch.SetupError{Kind: fetch.SetupNoCredentials, Role: arn, Err: errors.New("x")}, "--role-arn assumes the role with the default chain's credentials"},
+		{"not trusted", &fetch.RoleError{Role: arn, Err: sts("AccessDenied")}, "the trust policy of " + arn + " must let the base credentials' principal"},
+		{"not trusted, no external id", &fetch.RoleError{Role: arn, Err: sts("AccessDenied")}, "if the trust policy has an sts:ExternalId condition, pass --external-id"},
+		{"wrong external id", &fetch.RoleError{Role: arn, ExternalID: true, Err: sts("AccessDenied")}, "check that --external-id is the sts:ExternalId of its condition"},
+		{"sts off in the region", &fetch.RoleError{Role: arn, Err: sts("RegionDisabledException")}, "STS is not activated in this region"},
+		{"validation", &fetch.RoleError{Role: arn, Err: sts("ValidationError")}, "check --role-arn, --role-session-name"},
+		{"base credentials invalid", &fetch.RoleError{Role: arn, Err: sts("InvalidClientTokenId")}, "the base credentials that assume the role are invalid"},
+		{"throttled", &fetch.RoleError{Role: arn, Err: sts("Throttling")}, "AWS throttled the requests"},
+		{"read denied", &fetch.Error{Source: fetch.Source{Kind: fetch.SSMPath, Path: "/p"}, Op: "GetParametersByPath", Role: arn, Region: "us-east-1", Err: sts("AccessDeniedException")},
+			"the assumed role " + arn + " needs ssm:GetParametersByPath on arn:aws:ssm:us-east-1:*:parameter/p"},
+	} {
+		got := Hint(tc.err)
+		if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: hint %q, want it to contain %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -60,6 +61,13 @@ type config struct {
 	// ineffective are the flags given (or their twins) that do nothing in this mode, for a
 	// warning (ineffectiveFlags).
 	ineffective []string
+
+	// The role every AWS request is made with, and the form
+	// of secretexec's own messages.
+	roleARN         string // --role-arn: AssumeRole on it with the default chain's credentials
+	externalID      string // --external-id: the ExternalId the role's trust policy asks for
+	roleSessionName string // --role-session-name; "" for defaultSessionName's
+	logFormat       string // --log-format: text or json
 }
 
 // nameList is --require: variable names, comma-separated and repeatable, each once.
@@ -251,11 +259,17 @@ func newFlagSet(c *config) (*flag.FlagSet, map[string]*sourceList, *error) {
 	fs.BoolVar(&c.version, "version", false, "")
 	fs.BoolVar(&c.help, "help", false, "")
 	fs.BoolVar(&c.help, "h", false, "")
+
+	fs.StringVar(&c.roleARN, "role-arn", "", "")
+	fs.StringVar(&c.externalID, "external-id", "", "")
+	fs.StringVar(&c.roleSessionName, "role-session-name", "", "")
+	fs.StringVar(&c.logFormat, "log-format", c.logFormat, "")
 	return fs, lists, &lastErr
 }
 
 // parseConfig reads the command line, then each SECRETEXEC_* twin of a flag not given.
-// environ holds each name once (env.Unique).
+// environ holds each name once (env.Unique). The config comes back with an error too, as
+// far as it was read: its log format says how to report the error.
 func parseConfig(args, environ []string) (*config, error) {
 	return parseConfigTask(nil, args, environ, nil)
 }
@@ -266,7 +280,14 @@ func parseConfig(args, environ []string) (*config, error) {
 // pre's; without a COMMAND in args, the container's command runs (pre's, else t's whole
 // command line). environ then holds the task definition's environment too.
 func parseConfigTask(pre, args, environ []string, t *taskRun) (*config, error) {
-	c := &config{task: t}
+	c := &config{task: t, logFormat: "text"}
+	// The log format is known before anything can fail, so that a mistake is reported in
+	// the form the log pipeline reads: from its twin first, then the flag, as parsed.
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, envPrefix+"LOG_FORMAT="); ok && validLogFormat(v) {
+			c.logFormat = v
+		}
+	}
 	fs, lists, setErr := newFlagSet(c)
 	var preCommand []string
 	if t != nil && pre != nil {
@@ -282,9 +303,9 @@ func parseConfigTask(pre, args, environ []string, t *taskRun) (*config, error) {
 		}
 		var he *hintError
 		if errors.As(*setErr, &he) {
-			return nil, he
+			return c, he
 		}
-		return nil, usagef("run secretexec --help for the flags", "%s", strings.TrimPrefix(err.Error(), "invalid value "))
+		return c, usagef("run secretexec --help for the flags", "%s", strings.TrimPrefix(err.Error(), "invalid value "))
 	}
 	c.command = fs.Args()
 	given := map[string]bool{}
@@ -338,7 +359,7 @@ func parseConfigTask(pre, args, environ []string, t *taskRun) (*config, error) {
 		}
 	})
 	if twinErr != nil {
-		return nil, twinErr
+		return c, twinErr
 	}
 	// Twin SSM paths, then twin secrets (an environment has no order), then the flags'.
 	sort.SliceStable(twinSources, func(i, j int) bool { return twinSources[i].Kind < twinSources[j].Kind })
@@ -352,12 +373,12 @@ func parseConfigTask(pre, args, environ []string, t *taskRun) (*config, error) {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown) // report the same one every time
-		return nil, usagef(suggest(unknown[0], known), "unknown variable %s", unknown[0])
+		return c, usagef(suggest(unknown[0], known), "unknown variable %s", unknown[0])
 	}
 	if v := twins[envPrefix+"DISABLE"]; v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return nil, usagef("use 1 or 0", "SECRETEXEC_DISABLE=%q is not a boolean", v)
+			return c, usagef("use 1 or 0", "SECRETEXEC_DISABLE=%q is not a boolean", v)
 		}
 		c.disable = b
 	}
@@ -436,6 +457,9 @@ func (c *config) check() error {
 	}
 	if c.quiet && c.verbose {
 		return usagef("", "--quiet and --verbose contradict each other")
+	}
+	if err := c.checkScale(); err != nil {
+		return err
 	}
 	if c.container != "" && c.taskDef == "" {
 		return usagef("add --ecs-task-definition FILE", "--container needs --ecs-task-definition")
@@ -516,4 +540,53 @@ func distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+func validLogFormat(v string) bool { return v == "text" || v == "json" }
+
+// checkScale checks the flags of issue 21: --log-format, and the role flags.
+func (c *config) checkScale() error {
+	if !validLogFormat(c.logFormat) {
+		return usagef("use --log-format text or --log-format json", "unknown log format %q", c.logFormat)
+	}
+	if c.roleARN == "" {
+		if c.externalID != "" || c.roleSessionName != "" {
+			return usagef("add --role-arn arn:aws:iam::ACCOUNT:role/NAME", "--external-id and --role-session-name need --role-arn")
+		}
+		return nil
+	}
+	if err := ref.CheckRoleARN(c.roleARN); err != nil {
+		return usagef("give the role's whole ARN, arn:aws:iam::ACCOUNT:role/NAME", "--role-arn %q: %v", c.roleARN, err)
+	}
+	if n := c.roleSessionName; n != "" && !fetch.ValidSessionName(n) {
+		return usagef("a session name is 2 to 64 characters of letters, digits and +=,.@_-", "--role-session-name %q is not a valid session name", n)
+	}
+	if id := c.externalID; id != "" && !fetch.ValidExternalID(id) {
+		return usagef("an external id is 2 to 1224 characters of letters, digits and +=,.@:/_-", "--external-id is not a valid external id")
+	}
+	return nil
+}
+
+// role is --role-arn's role, or nil. Its session name defaults to "secretexec-" and the
+// host name, which is the task's or container's in ECS and Docker, so that CloudTrail says
+// which start read the secrets: environ's HOSTNAME (Docker and ECS set it), else the
+// kernel's.
+func (c *config) role(environ []string) *fetch.Role {
+	if c.roleARN == "" {
+		return nil
+	}
+	name := c.roleSessionName
+	if name == "" {
+		host := ""
+		for _, kv := range environ {
+			if v, ok := strings.CutPrefix(kv, "HOSTNAME="); ok {
+				host = v
+			}
+		}
+		if host == "" {
+			host, _ = os.Hostname()
+		}
+		name = fetch.SessionName(host)
+	}
+	return &fetch.Role{ARN: c.roleARN, ExternalID: c.externalID, SessionName: name}
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/secretexec/secretexec/env"
+	"github.com/secretexec/secretexec/internal/logattr"
 	"github.com/secretexec/secretexec/internal/proc"
 )
 
@@ -139,7 +140,7 @@ func Run(ctx context.Context, c Config, sv Supervisor, child Process, first Stat
 		}()
 	}
 	d := w.next(true)
-	c.Log.Verbosef("watching %s every %s; the first check in %s", c.What, c.Every, d.Round(time.Millisecond))
+	c.Log.Verbosef("watching %s every %s; the first check in %s", c.What, c.Every, logattr.Delay(d.Round(time.Millisecond)))
 	after(d)
 	for {
 		status, r, exited := w.waitFor(results)
@@ -198,7 +199,7 @@ func (w *watcher) apply(ctx context.Context, r checkResult) (code int, done bool
 		if !w.failing {
 			w.failing = true
 			w.c.Log.Warnf("a check of the sources failed; the command (pid %d) keeps running and the next check is in about %s: %s",
-				w.child.Pid(), w.c.Every, w.c.Log.Brief(r.err))
+				logattr.PID(w.child.Pid()), logattr.Delay(w.c.Every), w.c.Log.Brief(r.err))
 		} else {
 			w.c.Log.Verbosef("the check failed again: %s", w.c.Log.Brief(r.err))
 		}
@@ -227,14 +228,14 @@ func (w *watcher) apply(ctx context.Context, r checkResult) (code int, done bool
 		}
 	}
 	w.snap = snap
-	pid := w.child.Pid()
+	pid := logattr.PID(w.child.Pid())
 	switch w.c.Action {
 	case Signal:
 		w.c.Log.Infof("%s: %s rewritten, sending %s to the command (pid %d)", changed, w.c.Output, proc.SignalName(w.c.Signal), pid)
 		_ = w.child.Signal(w.c.Signal)
 		return 0, false
 	case Exit:
-		w.c.Log.Infof("%s: stopping the command (pid %d) and exiting with status %d, for a restart with the new values", changed, pid, proc.StatusChanged)
+		w.c.Log.Infof("%s: stopping the command (pid %d) and exiting with status %d, for a restart with the new values", changed, pid, logattr.Status(proc.StatusChanged))
 		status := w.stop()
 		if w.stopping {
 			return status, true
@@ -253,7 +254,7 @@ func (w *watcher) apply(ctx context.Context, r checkResult) (code int, done bool
 		return proc.Status(err), true
 	}
 	w.child = child
-	w.c.Log.Verbosef("started the command again (pid %d)", w.child.Pid())
+	w.c.Log.Verbosef("started the command again (pid %d)", logattr.PID(w.child.Pid()))
 	return 0, false
 }
 
@@ -277,7 +278,7 @@ func (w *watcher) stop() int {
 		return status
 	}
 	<-timedOut
-	w.c.Log.Warnf("the command (pid %d) did not stop within %s of %s: killing it", w.child.Pid(), w.c.StopTimeout, proc.SignalName(w.c.StopSignal))
+	w.c.Log.Warnf("the command (pid %d) did not stop within %s of %s: killing it", logattr.PID(w.child.Pid()), w.c.StopTimeout, proc.SignalName(w.c.StopSignal))
 	_ = w.child.SignalGroup(unix.SIGKILL)
 	status, _ = w.sv.Wait(context.Background(), w.child)
 	return status

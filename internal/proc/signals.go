@@ -21,7 +21,12 @@ var StopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, s
 // had it been running without a handler; a supervised start holds them, starts the command
 // and says they were not delivered: sent at once they would end it before it could have a
 // handler, and a command that has just started has nothing to reopen or reload.
-var HeldSignals = []os.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGPIPE}
+//
+// SIGPIPE is not among them: once it is registered, Go delivers the kernel's SIGPIPE for
+// every write to a broken pipe or socket of this process, and a kept-alive connection to AWS
+// that the other end closed would stop the start. Unregistered, the Go runtime ignores it
+// here (the fetch sees EPIPE and retries); only a write to stdout or stderr still raises it.
+var HeldSignals = []os.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM}
 
 // Interrupts catches StopSignals and HeldSignals from the start's first instruction until
 // the command is about to start. The first signal that stops secretexec cancels the

@@ -197,13 +197,15 @@ func TestSignalWhileFetching(t *testing.T) {
 
 // TestHeldSignalDeliveredUnderInit: under --init a command's signal (SIGUSR1) that arrives
 // while fetching is held and delivered to the command once it has started, never dropped:
-// here the command has no handler yet, so it ends as SIGUSR1's default action says, and
-// secretexec passes on 128+10, without an "interrupted" line, after starting it.
+// here the command (a shell waiting for sleep) has no handler, so it ends as SIGUSR1's
+// default action says, and secretexec passes on 128+10, without an "interrupted" line,
+// after starting it. (A Go command would race its runtime, which catches SIGUSR1 and
+// ignores it from its first microseconds.)
 func TestHeldSignalDeliveredUnderInit(t *testing.T) {
 	p := newProcEnv(t)
 	p.putParam("/app/prod/DB_PASS", "canary-held-pass-1")
 	p.srv.AddFault(awstest.Fault{Action: "GetParametersByPath", Kind: awstest.Slow, Delay: 500 * time.Millisecond, Count: 1})
-	cmd, _, stderr := p.command("--verbose", "--init", "--ssm-path", "/app/prod", "--", "envdump", "-exit", "0", "DB_PASS")
+	cmd, _, stderr := p.command("--verbose", "--init", "--ssm-path", "/app/prod", "--", "sh", "-c", "sleep 5; exit 0")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -253,7 +253,7 @@ func TestWatchStopTimeout(t *testing.T) {
 	if st := exitStatus(t, cmd, 10*time.Second); st != 128+9 {
 		t.Errorf("exit status %d, want the command's 137", st)
 	}
-	if !regexp.MustCompile(`secretexec: warning: the command \(pid \d+\) did not stop within 1.5s of SIGTERM: killing it`).MatchString(stderrOf(cmd)) {
+	if !regexp.MustCompile(`secretexec: warning: the command \(pid \d+\) did not stop within 1.5s of SIGTERM: killed it`).MatchString(stderrOf(cmd)) {
 		t.Errorf("stderr:\n%s", stderrOf(cmd))
 	}
 }
@@ -388,13 +388,15 @@ func TestWatchFleetSpread(t *testing.T) {
 }
 
 // TestWatchNoRestartAfterStop: once a signal to stop has gone to the command, a change does
-// not replace it, even when the command ignores the signal: only its exit ends secretexec.
+// not replace it, even when the command ignores the signal: it is killed after
+// --stop-timeout, and its exit ends secretexec.
 func TestWatchNoRestartAfterStop(t *testing.T) {
 	p := newProcEnv(t)
 	p.putParam("/app/prod/DB_PASS", "canary-watch-stopped-1")
-	cmd, log := p.watching([]string{"--watch", "1s", "--stop-timeout", "500ms", "--ssm-path", "/app/prod"}, "-ignore-term")
+	cmd, log := p.watching([]string{"--watch", "1s", "--stop-timeout", "4s", "--ssm-path", "/app/prod"}, "-ignore-term")
 	starts := log.waitStarts(t, 1, 10*time.Second)
 	cmd.Process.Signal(syscall.SIGTERM)
+	termAt := time.Now()
 	log.waitFor(t, 5*time.Second, "the forwarded SIGTERM", func(l []string) bool {
 		return slices.ContainsFunc(l, func(s string) bool { return strings.HasPrefix(s, "term ") })
 	})
@@ -407,8 +409,10 @@ func TestWatchNoRestartAfterStop(t *testing.T) {
 	if err := syscall.Kill(pid, 0); err != nil {
 		t.Errorf("the command was stopped for the change: %v", err)
 	}
-	syscall.Kill(pid, syscall.SIGKILL)
 	if st := exitStatus(t, cmd, 10*time.Second); st != 128+9 {
 		t.Errorf("exit status %d, want the command's 137", st)
+	}
+	if took := time.Since(termAt); took < 4*time.Second {
+		t.Errorf("killed %s after SIGTERM, want after the 4s --stop-timeout", took)
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"syscall"
 
@@ -15,10 +16,26 @@ import (
 func (s *start) supervise(ctx context.Context, sv *proc.Supervisor) (int, error) {
 	c := s.c
 	s.lg.verbosef("start %s as a child (--init)", s.path)
+	sv.StopSignal, sv.StopTimeout = c.stopSignal, c.stopTimeout
 	child, err := sv.Start(s.path, c.command, s.fx.merged)
 	if err != nil {
 		return 0, err
 	}
+	// Whatever the command leaves behind when it ends (a daemon it started, a member of its
+	// group) is stopped before secretexec exits, as docker stop would.
+	defer func() {
+		if n, killed := sv.StopLeft(); n > 0 {
+			how := proc.SignalName(c.stopSignal)
+			if killed {
+				how += ", then SIGKILL"
+			}
+			what := "1 process"
+			if n > 1 {
+				what = fmt.Sprintf("%d processes", n)
+			}
+			s.lg.verbosef("the command left %s running: stopped (%s)", what, how)
+		}
+	}()
 	for _, sig := range s.ints.Held() {
 		s.lg.verbosef("%s arrived before the command started: delivered to it (pid %d)", proc.SignalName(sig), child.Pid())
 		_ = child.Signal(sig.(syscall.Signal))
@@ -94,4 +111,18 @@ func (a supervisor) Wait(ctx context.Context, p watch.Process) (int, error) {
 	return a.sv.Wait(ctx, p.(*proc.Child))
 }
 
-func (a supervisor) OnForward(f func(syscall.Signal)) { a.sv.Forwarded = f }
+func (a supervisor) Exited(p watch.Process) (int, bool) { return a.sv.Exited(p.(*proc.Child)) }
+
+func (a supervisor) Stop(p watch.Process, keep ...watch.Process) (int, bool) {
+	kept := make([]*proc.Child, len(keep))
+	for i, k := range keep {
+		kept[i] = k.(*proc.Child)
+	}
+	return a.sv.Stop(p.(*proc.Child), kept...)
+}
+
+func (a supervisor) Pending() []syscall.Signal { return a.sv.Pending() }
+
+func (a supervisor) Stops(sig syscall.Signal) bool { return a.sv.Stops(sig) }
+
+func (a supervisor) OnForward(f func(syscall.Signal, bool)) { a.sv.Forwarded = f }

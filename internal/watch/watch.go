@@ -8,14 +8,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/internal/proc"
@@ -24,19 +21,30 @@ import (
 // Process is a running command.
 type Process interface {
 	Pid() int
-	Signal(sig syscall.Signal) error      // to the command alone
-	SignalGroup(sig syscall.Signal) error // to its process group
+	Signal(sig syscall.Signal) error // to the command alone
 }
 
-// Supervisor starts and waits for commands; *proc.Supervisor behind a small adapter.
+// Supervisor starts, waits for and stops commands; *proc.Supervisor behind a small adapter.
 type Supervisor interface {
 	// Start starts the command at path with environment env.
 	Start(path string, env []string) (Process, error)
 	// Wait forwards signals to p and returns its exit status once it has exited, or
 	// ctx.Err() when ctx ends first (p then keeps running).
 	Wait(ctx context.Context, p Process) (status int, err error)
-	// OnForward sets what Wait calls after passing a signal on to the command.
-	OnForward(func(syscall.Signal))
+	// Exited reports, without waiting, whether p has exited, and its status.
+	Exited(p Process) (status int, exited bool)
+	// Stop stops p and every process it started (the stop signal, SIGKILL after the stop
+	// timeout) and returns p's status once none of them is left; the processes of the
+	// commands in keep are left alone. Signals meanwhile are forwarded to p while it runs.
+	// killed says SIGKILL was needed.
+	Stop(p Process, keep ...Process) (status int, killed bool)
+	// Pending returns, and forgets, the signals that came while no command was there to
+	// take them (between a Stop and the next Start).
+	Pending() []syscall.Signal
+	// Stops reports whether a signal sent to secretexec stops the command.
+	Stops(sig syscall.Signal) bool
+	// OnForward sets what Wait and Stop call after passing a signal on to the command.
+	OnForward(func(sig syscall.Signal, stops bool))
 }
 
 // Clock is time as the loop sees it: time.After in production.
@@ -83,7 +91,7 @@ type Config struct {
 	Action      Action         // what a change does
 	Signal      syscall.Signal // for Action Signal
 	StopSignal  syscall.Signal // how a command is stopped
-	StopTimeout time.Duration  // SIGKILL to its group after this long
+	StopTimeout time.Duration  // SIGKILL to what is left of it after this long
 	What        string         // what is watched, for messages ("2 sources")
 	Output      string         // the file Commit writes, for messages; "" for none
 
@@ -100,12 +108,14 @@ type Config struct {
 
 // watcher is the loop's state. Everything but check runs on Run's goroutine.
 type watcher struct {
-	c        Config
-	sv       Supervisor
-	child    Process
-	snap     snapshot
-	stopping bool // a signal that stops secretexec was passed on: no command starts after it
-	failing  bool // the last check failed (one warning per streak)
+	c             Config
+	sv            Supervisor
+	child         Process
+	snap          snapshot
+	env           [sha256.Size]byte // the running command's path and whole environment, hashed
+	stopping      bool              // a signal that stops secretexec was passed on: no command starts after it
+	failing       bool              // the last check failed (one warning per streak)
+	commitFailing bool              // the last Commit failed (one warning per streak)
 }
 
 type checkResult struct {
@@ -116,11 +126,12 @@ type checkResult struct {
 // Run supervises child, started with first, until it exits, and checks every c.Every
 // meanwhile. A check that fails changes nothing; the command's own exit ends Run with the
 // command's status; once a signal that stops secretexec has gone to the command, no change
-// replaces it and only its exit ends Run.
+// replaces it and only its exit ends Run. A signal that does not stop the command (SIGHUP,
+// SIGUSR1) is the command's business: it is passed on and the checks go on.
 func Run(ctx context.Context, c Config, sv Supervisor, child Process, first State) int {
-	w := &watcher{c: c, sv: sv, child: child, snap: newSnapshot(first)}
-	sv.OnForward(func(sig syscall.Signal) {
-		if slices.Contains(proc.StopSignals, os.Signal(sig)) {
+	w := &watcher{c: c, sv: sv, child: child, snap: newSnapshot(first), env: envSum(first)}
+	sv.OnForward(func(sig syscall.Signal, stops bool) {
+		if stops {
 			w.stopping = true
 		}
 	})
@@ -219,14 +230,37 @@ func (w *watcher) apply(ctx context.Context, r checkResult) (code int, done bool
 		what[i] = ch.String()
 	}
 	changed := strings.Join(what, ", ")
+	sum := envSum(r.st)
+	if w.c.Action != Signal && sum == w.env {
+		// A parameter added whose variable --no-override keeps, a source that now holds
+		// what another already gave: the command would get the very environment it has.
+		w.snap = snap
+		w.c.Log.Verbosef("%s: the command's environment is the same; nothing to do", changed)
+		return 0, false
+	}
 	if w.c.Commit != nil {
 		if err := w.c.Commit(ctx, r.st); err != nil {
-			// Like a failed check: nothing applied, and the next check finds the change again.
-			w.c.Log.Warnf("%s; not applied: %s", changed, w.c.Log.Brief(err))
+			// Like a failed check: nothing applied, and the next check finds the change
+			// again; one warning for the streak.
+			if !w.commitFailing {
+				w.commitFailing = true
+				w.c.Log.Warnf("%s; not applied, tried again at each check: %s", changed, w.c.Log.Brief(err))
+			} else {
+				w.c.Log.Verbosef("%s; still not applied: %s", changed, w.c.Log.Brief(err))
+			}
 			return 0, false
 		}
+		if w.commitFailing {
+			w.commitFailing = false
+			w.c.Log.Warnf("%s can be written again", w.c.Output)
+		}
 	}
-	w.snap = snap
+	if status, exited := w.sv.Exited(w.child); exited {
+		// The command ended by itself while the change was being committed: its exit
+		// ends secretexec, as at any other time.
+		return status, true
+	}
+	w.snap, w.env = snap, sum
 	pid := w.child.Pid()
 	switch w.c.Action {
 	case Signal:
@@ -243,8 +277,15 @@ func (w *watcher) apply(ctx context.Context, r checkResult) (code int, done bool
 	}
 	w.c.Log.Infof("%s: restarting the command (pid %d)", changed, pid)
 	status := w.stop()
+	pending := w.sv.Pending()
+	for _, sig := range pending {
+		if w.sv.Stops(sig) {
+			w.stopping = true
+		}
+	}
 	if w.stopping {
-		// A signal to stop came while the command was being stopped: it stays stopped.
+		// A signal to stop came while the command was being stopped, or after: it stays
+		// stopped.
 		return status, true
 	}
 	child, err := w.sv.Start(r.st.Path, r.st.Env)
@@ -254,33 +295,34 @@ func (w *watcher) apply(ctx context.Context, r checkResult) (code int, done bool
 	}
 	w.child = child
 	w.c.Log.Verbosef("started the command again (pid %d)", w.child.Pid())
+	for _, sig := range pending {
+		// Signals for the command that came while none ran: the new one gets them.
+		_ = w.child.Signal(sig)
+	}
 	return 0, false
 }
 
-// stop stops the command with the stop signal, SIGKILL to its process group after the stop
-// timeout, and returns once it has been reaped, with its status.
+// stop stops the command and everything it started, and returns once all of it is gone,
+// with the command's status.
 func (w *watcher) stop() int {
-	_ = w.child.Signal(w.c.StopSignal)
-	ctx, cancel := context.WithCancel(context.Background())
-	timedOut := make(chan struct{})
-	go func() {
-		select {
-		case <-w.c.Clock.After(w.c.StopTimeout):
-			close(timedOut)
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	status, err := w.sv.Wait(ctx, w.child)
-	cancel()
-	if err == nil {
-		return status
+	status, killed := w.sv.Stop(w.child)
+	if killed {
+		w.c.Log.Warnf("the command (pid %d) did not stop within %s of %s: killed it", w.child.Pid(), w.c.StopTimeout, proc.SignalName(w.c.StopSignal))
 	}
-	<-timedOut
-	w.c.Log.Warnf("the command (pid %d) did not stop within %s of %s: killing it", w.child.Pid(), w.c.StopTimeout, proc.SignalName(w.c.StopSignal))
-	_ = w.child.SignalGroup(unix.SIGKILL)
-	status, _ = w.sv.Wait(context.Background(), w.child)
 	return status
+}
+
+// envSum hashes what a command is started with: its path and its whole environment.
+func envSum(st State) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(st.Path))
+	for _, kv := range slices.Sorted(slices.Values(st.Env)) {
+		h.Write([]byte{0})
+		h.Write([]byte(kv))
+	}
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
 }
 
 // snapshot is what a check compares: each fetched variable's value as the command gets it,

@@ -1,0 +1,419 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The loop's decisions, with fakes for the supervisor, the check, the clock and the log:
+// each check's result is handed over by the test, and what the loop does to commands comes
+// back as events ("start 2", "stop 1", "signal 1 SIGHUP").
+
+type fakeProc struct {
+	pid    int
+	exit   chan int // the test makes it exit by sending its status
+	exited bool
+	status int
+}
+
+func (p *fakeProc) Pid() int { return p.pid }
+func (p *fakeProc) Signal(sig syscall.Signal) error {
+	fakeEvents(p).add(fmt.Sprintf("signal %d %s", p.pid, sigName(sig)))
+	return nil
+}
+
+func sigName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGUSR1:
+		return "SIGUSR1"
+	}
+	return fmt.Sprint(int(sig))
+}
+
+type events struct {
+	mu   sync.Mutex
+	list []string
+	c    chan string
+}
+
+func (e *events) add(s string) {
+	e.mu.Lock()
+	e.list = append(e.list, s)
+	e.mu.Unlock()
+	e.c <- s
+}
+
+var evs sync.Map // *fakeProc -> *events
+
+func fakeEvents(p *fakeProc) *events { e, _ := evs.Load(p); return e.(*events) }
+
+type fakeSV struct {
+	ev      *events
+	mu      sync.Mutex
+	procs   []*fakeProc
+	pending []syscall.Signal
+	forward func(syscall.Signal, bool)
+	// onStop, when set, runs inside Stop: a signal arriving while the command is stopped.
+	onStop func(sv *fakeSV, p *fakeProc)
+	// startErr fails the next Start.
+	startErr error
+	// sigs are signals sent to secretexec: Wait forwards them, as the real one does.
+	sigs chan syscall.Signal
+}
+
+func newFakeSV() *fakeSV {
+	return &fakeSV{ev: &events{c: make(chan string, 100)}, sigs: make(chan syscall.Signal, 1)}
+}
+
+func (f *fakeSV) newProc() *fakeProc {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := &fakeProc{pid: len(f.procs) + 1, exit: make(chan int, 1)}
+	evs.Store(p, f.ev)
+	f.procs = append(f.procs, p)
+	return p
+}
+
+func (f *fakeSV) Start(path string, env []string) (Process, error) {
+	if f.startErr != nil {
+		return nil, f.startErr
+	}
+	p := f.newProc()
+	f.ev.add(fmt.Sprintf("start %d %s", p.pid, strings.Join(env, " ")))
+	return p, nil
+}
+
+func (f *fakeSV) Wait(ctx context.Context, pr Process) (int, error) {
+	p := pr.(*fakeProc)
+	if p.exited {
+		return p.status, nil
+	}
+	for {
+		select {
+		case st := <-p.exit:
+			p.exited, p.status = true, st
+			return st, nil
+		case sig := <-f.sigs:
+			f.ev.add(fmt.Sprintf("forward %d %s", p.pid, sigName(sig)))
+			f.forward(sig, f.Stops(sig))
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
+func (f *fakeSV) Exited(pr Process) (int, bool) {
+	p := pr.(*fakeProc)
+	if !p.exited {
+		select {
+		case st := <-p.exit:
+			p.exited, p.status = true, st
+		default:
+		}
+	}
+	return p.status, p.exited
+}
+
+func (f *fakeSV) Stop(pr Process, keep ...Process) (int, bool) {
+	p := pr.(*fakeProc)
+	f.ev.add(fmt.Sprintf("stop %d", p.pid))
+	if f.onStop != nil {
+		f.onStop(f, p)
+	}
+	if st, ok := f.Exited(p); ok {
+		return st, false
+	}
+	p.exited, p.status = true, 143
+	return 143, false
+}
+
+func (f *fakeSV) Pending() []syscall.Signal {
+	p := f.pending
+	f.pending = nil
+	return p
+}
+
+func (f *fakeSV) Stops(sig syscall.Signal) bool {
+	return sig == syscall.SIGTERM || sig == syscall.SIGINT || sig == syscall.SIGQUIT
+}
+
+func (f *fakeSV) OnForward(fn func(syscall.Signal, bool)) { f.forward = fn }
+
+// nowClock fires at once: the checks' pace is the test's.
+type nowClock struct{}
+
+func (nowClock) After(time.Duration) <-chan time.Time {
+	c := make(chan time.Time, 1)
+	c <- time.Time{}
+	return c
+}
+
+type fakeLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *fakeLog) add(kind, format string, args ...any) {
+	l.mu.Lock()
+	l.lines = append(l.lines, kind+": "+fmt.Sprintf(format, args...))
+	l.mu.Unlock()
+}
+func (l *fakeLog) Infof(format string, args ...any)    { l.add("info", format, args...) }
+func (l *fakeLog) Warnf(format string, args ...any)    { l.add("warning", format, args...) }
+func (l *fakeLog) Verbosef(format string, args ...any) { l.add("verbose", format, args...) }
+func (l *fakeLog) Error(err error)                     { l.add("error", "%v", err) }
+func (l *fakeLog) Brief(err error) string              { return err.Error() }
+
+func (l *fakeLog) count(kind, sub string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.lines {
+		if strings.HasPrefix(s, kind+": ") && strings.Contains(s, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+// loop is one Run with its fakes.
+type loop struct {
+	t      *testing.T
+	sv     *fakeSV
+	log    *fakeLog
+	checks chan checkResult
+	done   chan int
+	first  *fakeProc
+	commit func(State) error
+	// checked gets a value after each check's result has been taken by the loop.
+	checked chan struct{}
+}
+
+func state(kv ...string) State {
+	st := State{Path: "/bin/app", From: map[string]string{}}
+	for _, s := range kv {
+		name, _, _ := strings.Cut(s, "=")
+		st.Env = append(st.Env, s)
+		if !strings.HasPrefix(name, "INHERITED") {
+			st.From[name] = "ssm path \"/app\""
+		}
+	}
+	return st
+}
+
+func startLoop(t *testing.T, cfg Config, first State) *loop {
+	l := &loop{t: t, sv: newFakeSV(), log: &fakeLog{}, checks: make(chan checkResult), done: make(chan int, 1)}
+	l.first = l.sv.newProc()
+	cfg.Every = time.Second
+	cfg.StopSignal, cfg.StopTimeout = syscall.SIGTERM, time.Second
+	cfg.What = "1 source"
+	cfg.Clock = nowClock{}
+	cfg.Rand = func(int64) int64 { return 0 }
+	cfg.Log = l.log
+	cfg.Check = func(ctx context.Context) (State, error) {
+		select {
+		case r := <-l.checks:
+			return r.st, r.err
+		case <-ctx.Done():
+			return State{}, ctx.Err()
+		}
+	}
+	go func() { l.done <- Run(context.Background(), cfg, l.sv, l.first, first) }()
+	return l
+}
+
+// check hands the loop one check's result.
+func (l *loop) check(st State, err error) {
+	l.t.Helper()
+	select {
+	case l.checks <- checkResult{st, err}:
+	case <-time.After(5 * time.Second):
+		l.t.Fatal("the loop did not ask for a check")
+	}
+}
+
+// settle waits until the loop has applied the last result: it asks for the next check.
+func (l *loop) settle() {
+	l.t.Helper()
+	l.check(State{}, errSettle)
+}
+
+var errSettle = errors.New("settle")
+
+// next is the next event, or "" after a short wait.
+func (l *loop) next() string {
+	select {
+	case e := <-l.sv.ev.c:
+		return e
+	case <-time.After(200 * time.Millisecond):
+		return ""
+	}
+}
+
+func (l *loop) want(events ...string) {
+	l.t.Helper()
+	for _, w := range events {
+		if got := l.next(); !strings.HasPrefix(got, w) {
+			l.t.Fatalf("event %q, want %q", got, w)
+		}
+	}
+	if got := l.next(); got != "" {
+		l.t.Fatalf("unexpected event %q", got)
+	}
+}
+
+func (l *loop) end(within time.Duration) int {
+	l.t.Helper()
+	select {
+	case st := <-l.done:
+		return st
+	case <-time.After(within):
+		l.t.Fatal("Run did not end")
+		return -1
+	}
+}
+
+// TestRestartStopsThenStarts: a change stops the old command whole (Stop), then starts the
+// new one with the new environment.
+func TestRestartStopsThenStarts(t *testing.T) {
+	l := startLoop(t, Config{Action: Restart}, state("A=1"))
+	l.check(state("A=2"), nil)
+	l.want("stop 1", "start 2 A=2")
+	l.sv.procs[1].exit <- 0
+	if st := l.end(time.Second); st != 0 {
+		t.Errorf("status %d", st)
+	}
+}
+
+// TestSIGHUPKeepsRotating: a forwarded SIGHUP (a reload, not a stop) does not end
+// rotation: the next change is applied. A forwarded SIGTERM does.
+func TestSIGHUPKeepsRotating(t *testing.T) {
+	l := startLoop(t, Config{Action: Restart}, state("A=1"))
+	l.settle()
+	l.sv.sigs <- syscall.SIGHUP
+	l.want("forward 1 SIGHUP")
+	l.check(state("A=2"), nil)
+	l.want("stop 1", "start 2 A=2")
+	l.settle()
+	l.sv.sigs <- syscall.SIGTERM
+	l.want("forward 2 SIGTERM")
+	l.check(state("A=3"), nil)
+	l.settle()
+	l.want() // nothing after a stop signal
+	l.sv.procs[1].exit <- 143
+	if st := l.end(time.Second); st != 143 {
+		t.Errorf("status %d, want the command's 143", st)
+	}
+}
+
+// TestStopSignalAfterStopMeansNoStart: a stop signal that arrives once the old command is
+// gone, before the new one starts (Pending), means no new command.
+func TestStopSignalAfterStopMeansNoStart(t *testing.T) {
+	l := startLoop(t, Config{Action: Restart}, state("A=1"))
+	l.sv.onStop = func(sv *fakeSV, p *fakeProc) { sv.pending = append(sv.pending, syscall.SIGTERM) }
+	l.check(state("A=2"), nil)
+	l.want("stop 1")
+	if st := l.end(time.Second); st != 143 {
+		t.Errorf("status %d, want the old command's 143", st)
+	}
+}
+
+// TestSignalDuringStopMeansNoStart: a stop signal forwarded while the old command is being
+// stopped means no new command.
+func TestSignalDuringStopMeansNoStart(t *testing.T) {
+	l := startLoop(t, Config{Action: Restart}, state("A=1"))
+	l.sv.onStop = func(sv *fakeSV, p *fakeProc) { sv.forward(syscall.SIGTERM, true) }
+	l.check(state("A=2"), nil)
+	l.want("stop 1")
+	if st := l.end(time.Second); st != 143 {
+		t.Errorf("status %d, want the old command's 143", st)
+	}
+}
+
+// TestPendingSignalGoesToNewCommand: a signal for the command (SIGUSR1) that came while
+// none ran is delivered to the new one.
+func TestPendingSignalGoesToNewCommand(t *testing.T) {
+	l := startLoop(t, Config{Action: Restart}, state("A=1"))
+	l.sv.onStop = func(sv *fakeSV, p *fakeProc) { sv.pending = append(sv.pending, syscall.SIGUSR1) }
+	l.check(state("A=2"), nil)
+	l.want("stop 1", "start 2", "signal 2 SIGUSR1")
+}
+
+// TestExitDuringCommitEnds: a command that exits by itself while the change is being
+// committed ends Run with its own status; no restart.
+func TestExitDuringCommitEnds(t *testing.T) {
+	var l *loop
+	l = startLoop(t, Config{Action: Restart, Output: ".env", Commit: func(context.Context, State) error {
+		l.first.exit <- 7
+		return nil
+	}}, state("A=1"))
+	l.check(state("A=2"), nil)
+	if st := l.end(time.Second); st != 7 {
+		t.Errorf("status %d, want the command's 7", st)
+	}
+	l.want() // neither stopped nor started
+}
+
+// TestSameEnvironmentNoRestart: a parameter added whose variable the inherited
+// environment keeps (--no-override) changes nothing the command gets: no restart.
+func TestSameEnvironmentNoRestart(t *testing.T) {
+	l := startLoop(t, Config{Action: Restart}, state("A=1", "INHERITED_B=x"))
+	st := state("A=1", "INHERITED_B=x")
+	st.From["INHERITED_B"] = "inherited, kept by --no-override"
+	l.check(st, nil)
+	l.settle()
+	l.want()
+	if l.log.count("verbose", "environment is the same") != 1 {
+		t.Errorf("log: %q", l.log.lines)
+	}
+	l.check(state("A=2", "INHERITED_B=x"), nil)
+	l.want("stop 1", "start 2")
+}
+
+// TestCommitFailureWarnsOncePerStreak: a failing --output rewrite warns once, however many
+// checks find it failing, and once more when it works again.
+func TestCommitFailureWarnsOncePerStreak(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	l := startLoop(t, Config{Action: Signal, Signal: syscall.SIGHUP, Output: ".env", Commit: func(context.Context, State) error {
+		if fail.Load() {
+			return errors.New("cannot write .env")
+		}
+		return nil
+	}}, state("A=1"))
+	for range 4 {
+		l.check(state("A=2"), nil)
+	}
+	l.settle()
+	l.want()
+	if n := l.log.count("warning", "cannot write .env"); n != 1 {
+		t.Errorf("%d warnings for 4 failed rewrites, want 1: %q", n, l.log.lines)
+	}
+	fail.Store(false)
+	l.check(state("A=2"), nil)
+	l.want("signal 1 SIGHUP")
+	if n := l.log.count("warning", "can be written again"); n != 1 {
+		t.Errorf("log: %q", l.log.lines)
+	}
+}
+
+// TestExitStopsWhole: --on-change exit stops the command (whole: Stop) and ends with 75.
+func TestExitStopsWhole(t *testing.T) {
+	l := startLoop(t, Config{Action: Exit}, state("A=1"))
+	l.check(state("A=2"), nil)
+	l.want("stop 1")
+	if st := l.end(time.Second); st != 75 {
+		t.Errorf("status %d, want 75", st)
+	}
+}

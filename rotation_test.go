@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Rotation that keeps the service up (issue 18), end to end, judged by the process tree
+// secretexec leaves: no process the old command started outlives a restart, an
+// --on-change exit, or secretexec's own exit on a stop signal.
+
+// family is a command that starts three processes of the kinds a wrapper leaves behind
+// when only its own pid is signalled: a plain background child, one in the group that
+// ignores SIGTERM (only SIGKILL to the group ends it), and one that left the group and
+// the session (setsid), which no group signal reaches. Each is a sleep with the marker
+// as its argument, so that the test finds them anywhere on the machine. The shell logs
+// its pid once it has started them (they may take a moment more to exec sleep).
+func family(marker, log string) []string {
+	return []string{"sh", "-c", fmt.Sprintf(
+		`sleep %[1]s & (trap "" TERM; exec sleep %[1]s) & setsid sleep %[1]s & echo "start $$" >> %[2]s; wait`,
+		marker, log)}
+}
+
+// marked returns the pids of the live processes whose command line is "sleep MARKER".
+func marked(marker string) []int {
+	want := []byte("sleep\x00" + marker + "\x00")
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || !bytes.Equal(b, want) {
+			continue
+		}
+		if st, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil {
+			if i := bytes.LastIndexByte(st, ')'); i > 0 && len(st) > i+2 && st[i+2] == 'Z' {
+				continue // exited, not yet reaped
+			}
+		}
+		out = append(out, pid)
+	}
+	return out
+}
+
+// tree counts the live processes below pid.
+func tree(pid int) int {
+	ents, _ := os.ReadDir("/proc")
+	kids := map[int][]int{}
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(st, ')')
+		f := strings.Fields(string(st[i+1:]))
+		if len(f) < 2 || f[0] == "Z" {
+			continue
+		}
+		pp, _ := strconv.Atoi(f[1])
+		kids[pp] = append(kids[pp], p)
+	}
+	n := 0
+	var walk func(int)
+	walk = func(p int) {
+		for _, k := range kids[p] {
+			n++
+			walk(k)
+		}
+	}
+	walk(pid)
+	return n
+}
+
+// shellStarts is the pids a family's shell logged, in order.
+func shellStarts(log string) []string {
+	b, _ := os.ReadFile(log)
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if pid, ok := strings.CutPrefix(line, "start "); ok {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func waitShellStarts(t *testing.T, log string, n int, d time.Duration) []string {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if s := shellStarts(log); len(s) >= n {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no start number %d within %s; starts: %v", n, d, shellStarts(log))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitMarked waits until n processes have the marker, and returns them; fewer after d
+// fail the test.
+func waitMarked(t *testing.T, marker string, n int, d time.Duration) []int {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		m := marked(marker)
+		if len(m) >= n || time.Now().After(deadline) {
+			if len(m) != n {
+				t.Fatalf("%d processes with the marker, want %d: %v", len(m), n, m)
+			}
+			return m
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// familyWatch starts secretexec --watch over a family; the marker is unique to the test.
+func (p *procEnv) familyWatch(args ...string) (cmd *exec.Cmd, marker, log string) {
+	p.t.Helper()
+	marker = fmt.Sprintf("%d.%d", 1000+os.Getpid()%1000, time.Now().UnixNano()%1000000)
+	log = filepath.Join(p.dir, "family.log")
+	cmd, _, _ = p.command(append(args, append([]string{"--"}, family(marker, log)...)...)...)
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		for _, pid := range marked(marker) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	return cmd, marker, log
+}
+
+// TestRestartStopsWholeCommand: 40 rotations of a wrapper with a background child, a
+// group member that ignores SIGTERM and a setsid grandchild. After each one exactly one
+// generation is alive (3 sleeps, and the shell: a constant process count), none of the
+// previous generation's processes is left, and the new shell started only once they were
+// gone. Before issue 18, each rotation left all three behind.
+func TestRestartStopsWholeCommand(t *testing.T) {
+	rotations := 40
+	if testing.Short() {
+		rotations = 3
+	}
+	p := newProcEnv(t)
+	p.putParam("/app/prod/DB_PASS", "canary-family-0")
+	cmd, marker, log := p.familyWatch("--watch", "1s", "--stop-timeout", "300ms", "--ssm-path", "/app/prod")
+	waitShellStarts(t, log, 1, 10*time.Second)
+	prev := waitMarked(t, marker, 3, 2*time.Second)
+	counts := []int{}
+	t0 := time.Now()
+	for i := 1; i <= rotations; i++ {
+		p.putParam("/app/prod/DB_PASS", fmt.Sprintf("canary-family-%d", i))
+		waitShellStarts(t, log, i+1, 5*time.Second)
+		for _, pid := range marked(marker) {
+			if slices.Contains(prev, pid) {
+				t.Fatalf("rotation %d: pid %d of the previous generation is still running beside the new one", i, pid)
+			}
+		}
+		now := waitMarked(t, marker, 3, 2*time.Second)
+		n := tree(cmd.Process.Pid)
+		counts = append(counts, n)
+		if len(now) != 3 || n != 4 {
+			t.Fatalf("rotation %d: %d sleeps (want 3), %d processes below secretexec (want 4)", i, len(now), n)
+		}
+		prev = now
+	}
+	t.Logf("%d rotations in %s; processes below secretexec after each: %v", rotations, time.Since(t0).Round(time.Millisecond), counts)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if st := exitStatus(t, cmd, 10*time.Second); st != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit status %d, want the shell's 143", st)
+	}
+	if left := marked(marker); len(left) != 0 {
+		t.Errorf("secretexec exited and left %d of the command's processes running: %v", len(left), left)
+	}
+}
+
+// TestStopSignalStopsWholeCommand: SIGTERM to secretexec --init, and to --watch, reaches
+// the whole command: its group, the setsid grandchild, and the group member that ignores
+// it is killed after --stop-timeout; secretexec exits with the shell's status and leaves
+// nothing running.
+func TestStopSignalStopsWholeCommand(t *testing.T) {
+	for _, mode := range [][]string{{"--init"}, {"--watch", "1s"}} {
+		t.Run(mode[0], func(t *testing.T) {
+			p := newProcEnv(t)
+			p.putParam("/app/prod/DB_PASS", "canary-family-stop-1")
+			cmd, marker, log := p.familyWatch(append(mode, "--stop-timeout", "500ms", "--ssm-path", "/app/prod")...)
+			waitShellStarts(t, log, 1, 10*time.Second)
+			waitMarked(t, marker, 3, 2*time.Second)
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			sent := time.Now()
+			if st := exitStatus(t, cmd, 10*time.Second); st != 128+int(syscall.SIGTERM) {
+				t.Errorf("exit status %d, want the shell's 143", st)
+			}
+			took := time.Since(sent)
+			if left := marked(marker); len(left) != 0 {
+				t.Errorf("secretexec exited and left %d of the command's processes running: %v", len(left), left)
+			}
+			if took < 500*time.Millisecond {
+				t.Errorf("exited %s after SIGTERM: the member ignoring it was not given the 500ms --stop-timeout", took)
+			}
+		})
+	}
+}
+
+// TestOnChangeExitStopsWholeCommand: --on-change exit stops every process of the command
+// before secretexec exits 75.
+func TestOnChangeExitStopsWholeCommand(t *testing.T) {
+	p := newProcEnv(t)
+	p.putParam("/app/prod/DB_PASS", "canary-family-exit-1")
+	cmd, marker, log := p.familyWatch("--watch", "1s", "--on-change", "exit", "--stop-timeout", "300ms", "--ssm-path", "/app/prod")
+	waitShellStarts(t, log, 1, 10*time.Second)
+	waitMarked(t, marker, 3, 2*time.Second)
+	p.putParam("/app/prod/DB_PASS", "canary-family-exit-2")
+	if st := exitStatus(t, cmd, 10*time.Second); st != 75 {
+		t.Errorf("exit status %d, want 75", st)
+	}
+	if left := marked(marker); len(left) != 0 {
+		t.Errorf("secretexec exited and left %d of the command's processes running: %v", len(left), left)
+	}
+}
+
+// TestCommandExitStopsWhatItLeft: a command that exits by itself under --init ends
+// secretexec with its status, and what it left running (an entry script's app started in
+// the background, a setsid daemon) is stopped before secretexec exits.
+func TestCommandExitStopsWhatItLeft(t *testing.T) {
+	p := newProcEnv(t)
+	p.putParam("/app/prod/DB_PASS", "canary-family-left-1")
+	marker := fmt.Sprintf("%d.%d", 2000+os.Getpid()%1000, time.Now().UnixNano()%1000000)
+	cmd, _, stderr := p.command("--init", "--verbose", "--ssm-path", "/app/prod", "--", "sh", "-c",
+		fmt.Sprintf(`sleep %[1]s & setsid sleep %[1]s & sleep 0.3; exit 4`, marker))
+	t.Cleanup(func() {
+		for _, pid := range marked(marker) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if st := exitStatus(t, cmd, 10*time.Second); st != 4 {
+		t.Errorf("exit status %d, want the command's 4", st)
+	}
+	if left := marked(marker); len(left) != 0 {
+		t.Errorf("secretexec exited and left %d of the command's processes running: %v", len(left), left)
+	}
+	if !strings.Contains(stderr.String(), "secretexec: the command left 2 processes running: stopped (SIGTERM)\n") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+}

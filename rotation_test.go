@@ -271,3 +271,152 @@ func TestCommandExitStopsWhatItLeft(t *testing.T) {
 		t.Errorf("stderr:\n%s", stderr)
 	}
 }
+
+// TestSIGHUPKeepsRotating: SIGHUP to secretexec (an operator's reload) goes to the command
+// and rotation goes on: the next change restarts it. Before issue 18 a forwarded SIGHUP
+// counted as a stop and no change was ever applied again.
+func TestSIGHUPKeepsRotating(t *testing.T) {
+	p := newProcEnv(t)
+	p.putParam("/app/prod/DB_PASS", "canary-hup-keeps-1")
+	cmd, log := p.watching([]string{"--watch", "1s", "--ssm-path", "/app/prod"}, "-var", "DB_PASS")
+	log.waitStarts(t, 1, 10*time.Second)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	log.waitFor(t, 5*time.Second, "the forwarded SIGHUP", func(l []string) bool {
+		return slices.ContainsFunc(l, func(s string) bool { return strings.HasPrefix(s, "hup ") })
+	})
+	p.putParam("/app/prod/DB_PASS", "canary-hup-keeps-2")
+	starts := log.waitStarts(t, 2, 5*time.Second)
+	if field(starts[1], "prev") != "gone" {
+		t.Errorf("the old command was still there: %s", starts[1])
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	exitStatus(t, cmd, 10*time.Second)
+}
+
+// TestClosedStderrKeepsSupervising: secretexec's stderr is a pipe nobody reads any more
+// (the log collector went away): its next line does not kill it; it keeps rotating the
+// command. Before issue 18 SIGPIPE ended it at the first change and orphaned the command.
+func TestClosedStderrKeepsSupervising(t *testing.T) {
+	p := newProcEnv(t)
+	p.putParam("/app/prod/DB_PASS", "canary-epipe-1")
+	log := recorderLog(filepath.Join(p.dir, "recorder.log"))
+	cmd, _, _ := p.command("--watch", "1s", "--ssm-path", "/app/prod", "--", "recorder", "-log", string(log), "-var", "DB_PASS")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = w
+	cmd.WaitDelay = 5 * time.Second // a command left behind holds the pipes
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	r.Close() // from here every write to stderr is EPIPE (and SIGPIPE)
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	log.waitStarts(t, 1, 10*time.Second)
+	for i := 2; i <= 3; i++ {
+		p.putParam("/app/prod/DB_PASS", fmt.Sprintf("canary-epipe-%d", i))
+		starts := log.waitStarts(t, i, 5*time.Second)
+		if field(starts[i-1], "prev") != "gone" {
+			t.Errorf("rotation %d: the old command was still there", i)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("secretexec is gone: %v", err)
+	}
+	if st := exitStatus(t, cmd, 10*time.Second); st != 0 {
+		t.Errorf("exit status %d, want the command's 0", st)
+	}
+}
+
+// TestCommandSIGPIPEDefault: the command started under --init gets SIGPIPE with its
+// default action, neither ignored nor caught, whatever secretexec does about its own.
+func TestCommandSIGPIPEDefault(t *testing.T) {
+	p := newProcEnv(t)
+	p.putParam("/app/prod/DB_PASS", "canary-sigpipe-1")
+	out := filepath.Join(p.dir, "status")
+	cmd, _, stderr := p.command("--init", "--ssm-path", "/app/prod", "--", "sh", "-c", `grep -E '^Sig(Ign|Cgt)' /proc/$$/status > `+out)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v; stderr:\n%s", err, stderr)
+	}
+	b, _ := os.ReadFile(out)
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		name, hex, _ := strings.Cut(line, ":")
+		mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if mask&(1<<(syscall.SIGPIPE-1)) != 0 {
+			t.Errorf("the command's %s has SIGPIPE: %s", name, line)
+		}
+	}
+}
+
+// TestNoOverrideAddedNoRestart: a parameter added whose variable --no-override keeps with
+// the inherited value changes nothing the command gets: it is not restarted. Before issue
+// 18 it was, for nothing. A real change afterwards still restarts it.
+func TestNoOverrideAddedNoRestart(t *testing.T) {
+	p := newProcEnv(t)
+	p.putParam("/app/prod/DB_PASS", "canary-keep-1")
+	log := recorderLog(filepath.Join(p.dir, "recorder.log"))
+	cmd, _, _ := p.command("--verbose", "--watch", "1s", "--no-override", "--ssm-path", "/app/prod", "--", "recorder", "-log", string(log), "-var", "DB_PASS", "-var", "DB_USER")
+	cmd.Env = append(cmd.Env, "DB_USER=inherited-user")
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	log.waitStarts(t, 1, 10*time.Second)
+	p.putParam("/app/prod/DB_USER", "canary-keep-user")
+	calls := p.srv.Calls("GetParametersByPath")
+	p.waitCalls("GetParametersByPath", calls+3) // three checks that see the new parameter
+	if n := len(log.starts()); n != 1 {
+		t.Errorf("%d starts after a parameter --no-override keeps was added, want 1", n)
+	}
+	p.putParam("/app/prod/DB_PASS", "canary-keep-2")
+	log.waitStarts(t, 2, 5*time.Second)
+	cmd.Process.Signal(syscall.SIGTERM)
+	exitStatus(t, cmd, 10*time.Second)
+	if !strings.Contains(stderrOf(cmd), "secretexec: DB_USER added (inherited, kept by --no-override): the command's environment is the same; nothing to do\n") {
+		t.Errorf("stderr:\n%s", stderrOf(cmd))
+	}
+}
+
+// TestOutputFailureWarnsOnce: an --output rewrite that fails at every check (the file was
+// replaced by a symlink, which secretexec never writes through) warns once for the streak,
+// not at each check; the command keeps running and is not signalled.
+func TestOutputFailureWarnsOnce(t *testing.T) {
+	p := newProcEnv(t)
+	p.putParam("/app/prod/DB_PASS", "canary-outfail-1")
+	out := filepath.Join(p.dir, ".env.runtime")
+	cmd, log := p.watching([]string{"--watch", "1s", "--on-change", "SIGHUP", "--output", out, "--ssm-path", "/app/prod"}, "-file", out)
+	log.waitStarts(t, 1, 10*time.Second)
+	os.Remove(out)
+	if err := os.Symlink(filepath.Join(p.dir, "elsewhere"), out); err != nil {
+		t.Fatal(err)
+	}
+	p.putParam("/app/prod/DB_PASS", "canary-outfail-2")
+	calls := p.srv.Calls("GetParametersByPath")
+	p.waitCalls("GetParametersByPath", calls+4)
+	time.Sleep(100 * time.Millisecond) // the last check's warning, if any
+	cmd.Process.Signal(syscall.SIGTERM)
+	exitStatus(t, cmd, 10*time.Second)
+	if n := strings.Count(stderrOf(cmd), "DB_PASS changed"); n != 1 {
+		t.Errorf("stderr:\n%s\nwant one warning for the streak of failed rewrites, got %d", stderrOf(cmd), n)
+	}
+	if slices.ContainsFunc(log.lines(), func(s string) bool { return strings.HasPrefix(s, "hup ") }) {
+		t.Errorf("the command was signalled though --output was not rewritten")
+	}
+}

@@ -2,13 +2,18 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -418,5 +423,165 @@ func TestOutputFailureWarnsOnce(t *testing.T) {
 	}
 	if slices.ContainsFunc(log.lines(), func(s string) bool { return strings.HasPrefix(s, "hup ") }) {
 		t.Errorf("the command was signalled though --output was not rewritten")
+	}
+}
+
+// freePort is a loopback TCP port nobody listens on (at the time of asking).
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// load is a bounded client load: workers goroutines, each a request at a time on a new
+// connection, until stop; it counts what failed and which answers came.
+type load struct {
+	mu      sync.Mutex
+	ok      int
+	failed  []string
+	answers map[string]int
+	worst   time.Duration
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+func startLoad(url string, workers int, pause time.Duration) *load {
+	ld := &load{answers: map[string]int{}, stop: make(chan struct{})}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for range workers {
+		ld.wg.Add(1)
+		go func() {
+			defer ld.wg.Done()
+			for {
+				select {
+				case <-ld.stop:
+					return
+				case <-time.After(pause):
+				}
+				t0 := time.Now()
+				resp, err := client.Get(url)
+				took := time.Since(t0)
+				ld.mu.Lock()
+				if took > ld.worst {
+					ld.worst = took
+				}
+				if err != nil {
+					ld.failed = append(ld.failed, err.Error())
+				} else {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						ld.failed = append(ld.failed, resp.Status)
+					} else {
+						ld.ok++
+						_, v, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+						ld.answers[v]++
+					}
+				}
+				ld.mu.Unlock()
+			}
+		}()
+	}
+	return ld
+}
+
+func (ld *load) end() {
+	close(ld.stop)
+	ld.wg.Wait()
+}
+
+func (ld *load) served(answer string) int {
+	ld.mu.Lock()
+	defer ld.mu.Unlock()
+	return ld.answers[answer]
+}
+
+// TestListenHealthZeroRefused: --listen with --health-check (start-first): under a client
+// load on loopback (4 clients, a new connection a request, for about 4s), a rotation serves
+// the new value and no request fails, though the server takes 200ms to boot (the check,
+// answered by the old command on the shared socket, passes at once: the requests that
+// arrive while neither accepts wait in the backlog); a rotation to a
+// value the new command refuses (it exits at start) keeps the old command serving the old
+// value, with no failed request either, and one warning naming the variable, not its value.
+func TestListenHealthZeroRefused(t *testing.T) {
+	p := newProcEnv(t)
+	p.putParam("/app/prod/DB_PASS", "canary-listen-1")
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	log := filepath.Join(p.dir, "serve.log")
+	cmd, _, _ := p.command("--verbose", "--watch", "1s", "--listen", "tcp://"+addr, "--health-check", "http://"+addr+"/health",
+		"--health-timeout", "5s", "--ssm-path", "/app/prod", "--", "httpserve", "-var", "DB_PASS", "-log", log, "-delay", "200ms")
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	hash := func(v string) string { sum := sha256.Sum256([]byte(v)); return fmt.Sprintf("DB_PASS=%x", sum[:6]) }
+	// The load starts once secretexec has bound the socket: from then on a connection
+	// waits in the backlog until a command accepts it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on %s", addr)
+		}
+	}
+	ld := startLoad("http://"+addr+"/", 4, 10*time.Millisecond)
+	waitFor := func(what string, d time.Duration, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(d); !ok(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b, _ := os.ReadFile(log)
+				t.Fatalf("no %s within %s; server log:\n%s", what, d, b)
+			}
+		}
+	}
+	// Connections made before the first command accepts wait in the backlog: none fails.
+	waitFor("answer with the first value", 10*time.Second, func() bool { return ld.served(hash("canary-listen-1")) > 20 })
+	p.putParam("/app/prod/DB_PASS", "canary-listen-2")
+	waitFor("answer with the second value", 10*time.Second, func() bool { return ld.served(hash("canary-listen-2")) > 20 })
+	p.putParam("/app/prod/DB_PASS", "bad-canary-listen-3")
+	waitFor("refused start", 10*time.Second, func() bool { b, _ := os.ReadFile(log); return bytes.Contains(b, []byte("refused pid=")) })
+	before := ld.served(hash("canary-listen-2"))
+	time.Sleep(1500 * time.Millisecond)
+	ld.end()
+	if after := ld.served(hash("canary-listen-2")); after <= before {
+		t.Errorf("the old command stopped serving after the refused rotation")
+	}
+	ld.mu.Lock()
+	t.Logf("%d requests answered, %d failed, slowest %s; answers: %v", ld.ok, len(ld.failed), ld.worst.Round(time.Millisecond), ld.answers)
+	if len(ld.failed) > 0 {
+		t.Errorf("%d requests failed, want 0: %v", len(ld.failed), ld.failed[:min(5, len(ld.failed))])
+	}
+	ld.mu.Unlock()
+	if ld.served(hash("bad-canary-listen-3")) > 0 {
+		t.Errorf("the refused value was served")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if st := exitStatus(t, cmd, 15*time.Second); st != 0 {
+		t.Errorf("exit status %d, want the server's 0", st)
+	}
+	out := stderrOf(cmd)
+	if t.Failed() {
+		b, _ := os.ReadFile(log)
+		t.Logf("stderr:\n%s\nserver log:\n%s", out, b)
+	}
+	if !strings.Contains(out, "secretexec: warning: DB_PASS changed (ssm path \"/app/prod\"): the new command exited with status 1 before passing the health check http://"+addr+"/health") {
+		t.Errorf("stderr:\n%s\nwant one warning naming DB_PASS and the check", out)
+	}
+	b, _ := os.ReadFile(log)
+	if bytes.Contains(b, []byte("bad-activation")) || strings.Count(string(b), "start pid=") != 2 {
+		t.Errorf("server log:\n%s\nwant two starts, each with LISTEN_PID its own pid", b)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"syscall"
+	"time"
 
 	"github.com/secretexec/secretexec/internal/proc"
 	"github.com/secretexec/secretexec/internal/watch"
@@ -17,6 +18,7 @@ func (s *start) supervise(ctx context.Context, sv *proc.Supervisor) (int, error)
 	c := s.c
 	s.lg.verbosef("start %s as a child (--init)", s.path)
 	sv.StopSignal, sv.StopTimeout = c.stopSignal, c.stopTimeout
+	sv.Listeners = s.listeners
 	child, err := sv.Start(s.path, c.command, s.fx.merged)
 	if err != nil {
 		return 0, err
@@ -56,9 +58,19 @@ func (s *start) supervise(ctx context.Context, sv *proc.Supervisor) (int, error)
 		What:        watched(c, s.refs),
 		Output:      c.output,
 		Check:       s.check,
+		StartFirst:  c.startFirst,
 		Clock:       watch.RealClock{},
 		Rand:        rand.Int64N,
 		Log:         watchLog{s.lg},
+	}
+	if c.health != nil {
+		cfg.Health = c.health.Probe
+		cfg.HealthCheck = c.health.String()
+		cfg.HealthTimeout = c.healthTimeout
+		cfg.HealthEvery = 100 * time.Millisecond
+	}
+	if c.startFirst && len(c.listen) == 0 {
+		s.lg.warnf("--restart-order start-first without --listen: the new command must bind its port beside the old one (SO_REUSEPORT), or it fails to start")
 	}
 	if c.output != "" {
 		cfg.Commit = func(ctx context.Context, st watch.State) error {

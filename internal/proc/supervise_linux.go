@@ -65,6 +65,8 @@ type Supervisor struct {
 	// timeout. New sets SIGTERM and 10s.
 	StopSignal  syscall.Signal
 	StopTimeout time.Duration
+	// Listeners are passed to every command started, as fds 3, 4, ... (see listen.go).
+	Listeners []*Listener
 
 	sigs    chan os.Signal   // the forwarded signals
 	chld    chan os.Signal   // SIGCHLD; one pending is enough: each one reaps all
@@ -157,9 +159,13 @@ func (s *Supervisor) Start(path string, argv, env []string) (*Child, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("proc: empty argv")
 	}
+	files := []uintptr{0, 1, 2}
+	if len(s.Listeners) > 0 {
+		path, argv, env, files = listenStart(s.Listeners, path, argv, env)
+	}
 	attr := &syscall.ProcAttr{
 		Env:   env,
-		Files: []uintptr{0, 1, 2},
+		Files: files,
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
 	handover := s.tty != nil && s.tty.foreground() == s.pgrp

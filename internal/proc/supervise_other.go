@@ -16,6 +16,7 @@ type Supervisor struct {
 	Forwarded   func(sig syscall.Signal, stops bool)
 	StopSignal  syscall.Signal
 	StopTimeout time.Duration
+	Listeners   []*Listener
 }
 
 // Child is a command started by [Supervisor.Start].

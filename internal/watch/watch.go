@@ -95,6 +95,17 @@ type Config struct {
 	What        string         // what is watched, for messages ("2 sources")
 	Output      string         // the file Commit writes, for messages; "" for none
 
+	// Health, when set, is --health-check: one probe. A restart then waits until it
+	// passes, within HealthTimeout, before the new command is kept; else the new command
+	// is stopped and the old values stay (see restart).
+	Health        func(ctx context.Context) error
+	HealthCheck   string        // the check, for messages
+	HealthTimeout time.Duration // how long a new command has to pass
+	HealthEvery   time.Duration // between probes
+	// StartFirst is --restart-order start-first: the new command starts (and passes the
+	// check) before the old one is stopped. Else the old one is stopped first.
+	StartFirst bool
+
 	// Check fetches everything again and resolves the command in the new environment.
 	Check func(ctx context.Context) (State, error)
 	// Commit, when set, is done before a change is applied (the output file rewritten); an
@@ -116,6 +127,8 @@ type watcher struct {
 	stopping      bool              // a signal that stops secretexec was passed on: no command starts after it
 	failing       bool              // the last check failed (one warning per streak)
 	commitFailing bool              // the last Commit failed (one warning per streak)
+	cur           State             // what the running command was started with
+	rejected      [sha256.Size]byte // values whose command failed the health check: not tried again
 }
 
 type checkResult struct {
@@ -129,7 +142,7 @@ type checkResult struct {
 // replaces it and only its exit ends Run. A signal that does not stop the command (SIGHUP,
 // SIGUSR1) is the command's business: it is passed on and the checks go on.
 func Run(ctx context.Context, c Config, sv Supervisor, child Process, first State) int {
-	w := &watcher{c: c, sv: sv, child: child, snap: newSnapshot(first), env: envSum(first)}
+	w := &watcher{c: c, sv: sv, child: child, snap: newSnapshot(first), env: envSum(first), cur: first}
 	sv.OnForward(func(sig syscall.Signal, stops bool) {
 		if stops {
 			w.stopping = true
@@ -238,6 +251,10 @@ func (w *watcher) apply(ctx context.Context, r checkResult) (code int, done bool
 		w.c.Log.Verbosef("%s: the command's environment is the same; nothing to do", changed)
 		return 0, false
 	}
+	if w.c.Health != nil && sum == w.rejected {
+		w.c.Log.Verbosef("%s: the values whose command failed the health check; not tried again until they change", changed)
+		return 0, false
+	}
 	if w.c.Commit != nil {
 		if err := w.c.Commit(ctx, r.st); err != nil {
 			// Like a failed check: nothing applied, and the next check finds the change
@@ -276,19 +293,24 @@ func (w *watcher) apply(ctx context.Context, r checkResult) (code int, done bool
 		return proc.StatusChanged, true
 	}
 	w.c.Log.Infof("%s: restarting the command (pid %d)", changed, pid)
-	status := w.stop()
-	pending := w.sv.Pending()
-	for _, sig := range pending {
-		if w.sv.Stops(sig) {
-			w.stopping = true
-		}
+	if w.c.StartFirst {
+		return w.startFirst(ctx, r.st, sum, changed)
 	}
-	if w.stopping {
+	return w.stopFirst(ctx, r.st, sum, changed)
+}
+
+// stopFirst is a restart in the order stop-first: the old command is stopped, the new one
+// started; with a health check that the new one fails, it is stopped and the command is
+// started again with the previous values.
+func (w *watcher) stopFirst(ctx context.Context, st State, sum [sha256.Size]byte, changed string) (code int, done bool) {
+	status := w.stop()
+	pending, stop := w.pending()
+	if stop {
 		// A signal to stop came while the command was being stopped, or after: it stays
 		// stopped.
 		return status, true
 	}
-	child, err := w.sv.Start(r.st.Path, r.st.Env)
+	child, err := w.sv.Start(st.Path, st.Env)
 	if err != nil {
 		w.c.Log.Error(err)
 		return proc.Status(err), true
@@ -299,7 +321,169 @@ func (w *watcher) apply(ctx context.Context, r checkResult) (code int, done bool
 		// Signals for the command that came while none ran: the new one gets them.
 		_ = w.child.Signal(sig)
 	}
+	if w.c.Health == nil {
+		w.cur = st
+		return 0, false
+	}
+	res := w.waitHealthy(ctx, child, nil)
+	switch {
+	case res.exited && !w.stopping:
+		w.sv.Stop(child) // what it left behind
+		w.reject(sum, changed, res, 0)
+	case res.exited, w.stopping:
+		// Stopped by a signal: its exit, now or to come, ends secretexec.
+		if res.exited {
+			return res.status, true
+		}
+		return 0, false
+	case res.passed:
+		w.cur = st
+		return 0, false
+	default:
+		w.stop()
+		w.reject(sum, changed, res, 0)
+	}
+	// Back to the values that worked.
+	if _, stop := w.pending(); stop {
+		return res.status, true
+	}
+	old, err := w.sv.Start(w.cur.Path, w.cur.Env)
+	if err != nil {
+		w.c.Log.Error(err)
+		return proc.Status(err), true
+	}
+	w.child = old
+	w.c.Log.Infof("started the command again with the previous values (pid %d)", old.Pid())
 	return 0, false
+}
+
+// startFirst is a restart in the order start-first: the new command starts beside the old
+// one; once it passes the health check (at once without one) the old one is stopped.
+// If the new one exits or does not pass in time, it is stopped and the old one keeps
+// running with the old values.
+func (w *watcher) startFirst(ctx context.Context, st State, sum [sha256.Size]byte, changed string) (code int, done bool) {
+	old := w.child
+	child, err := w.sv.Start(st.Path, st.Env)
+	if err != nil {
+		w.c.Log.Warnf("%s: the new command could not start: %s; the command (pid %d) keeps running with the previous values", changed, w.c.Log.Brief(err), old.Pid())
+		w.rejected = sum
+		return 0, false
+	}
+	w.c.Log.Verbosef("started the new command (pid %d) beside the old one (pid %d)", child.Pid(), old.Pid())
+	res := healthResult{passed: true}
+	if w.c.Health != nil {
+		res = w.waitHealthy(ctx, child, old)
+	}
+	switch {
+	case res.oldExited:
+		// The old command ended by itself meanwhile: its exit ends secretexec, as at any
+		// other time, and the new one goes with it.
+		w.sv.Stop(child)
+		return res.oldStatus, true
+	case w.stopping:
+		w.sv.Stop(child, old)
+		return 0, false
+	case !res.passed:
+		w.sv.Stop(child, old) // or what it left behind, if it exited
+		w.reject(sum, changed, res, old.Pid())
+		return 0, false
+	}
+	status, killed := w.sv.Stop(old, child)
+	if killed {
+		w.c.Log.Warnf("the old command (pid %d) did not stop within %s of %s: killed it", old.Pid(), w.c.StopTimeout, proc.SignalName(w.c.StopSignal))
+	}
+	w.c.Log.Verbosef("the old command (pid %d) stopped with status %d; the new one (pid %d) runs", old.Pid(), status, child.Pid())
+	w.child, w.cur = child, st
+	return 0, false
+}
+
+// pending takes the signals that came while no command ran: stop says one of them stops
+// secretexec; the rest are for the next command.
+func (w *watcher) pending() (rest []syscall.Signal, stop bool) {
+	for _, sig := range w.sv.Pending() {
+		if w.sv.Stops(sig) {
+			w.stopping = true
+		} else {
+			rest = append(rest, sig)
+		}
+	}
+	return rest, w.stopping
+}
+
+// healthResult is how a new command's health check ended.
+type healthResult struct {
+	passed    bool
+	exited    bool // the new command exited, with status
+	status    int
+	last      error // the last probe's error
+	oldExited bool  // the old command exited (start-first), with oldStatus
+	oldStatus int
+}
+
+// waitHealthy probes the health check until it passes, the new command exits, the
+// timeout passes, or a stop signal comes (w.stopping). Meanwhile signals are forwarded:
+// to the old command when there is one (start-first), else to the new one.
+func (w *watcher) waitHealthy(ctx context.Context, p, old Process) healthResult {
+	timeout := w.c.Clock.After(w.c.HealthTimeout)
+	watched := p
+	if old != nil {
+		watched = old
+	}
+	var last error
+	for {
+		wctx, cancel := context.WithCancel(context.Background())
+		tick := w.c.Clock.After(w.c.HealthEvery)
+		go func() {
+			select {
+			case <-tick:
+			case <-wctx.Done():
+			}
+			cancel()
+		}()
+		st, err := w.sv.Wait(wctx, watched)
+		cancel()
+		if err == nil {
+			if old != nil {
+				return healthResult{oldExited: true, oldStatus: st}
+			}
+			return healthResult{exited: true, status: st, last: last}
+		}
+		if old != nil {
+			if st, exited := w.sv.Exited(p); exited {
+				return healthResult{exited: true, status: st, last: last}
+			}
+		}
+		if w.stopping {
+			return healthResult{last: last}
+		}
+		if last = w.c.Health(ctx); last == nil {
+			return healthResult{passed: true}
+		}
+		select {
+		case <-timeout:
+			return healthResult{last: last}
+		default:
+		}
+	}
+}
+
+// reject says that the new values' command failed, and remembers the values so that they
+// are not tried again until they change.
+func (w *watcher) reject(sum [sha256.Size]byte, changed string, res healthResult, keptPid int) {
+	w.rejected = sum
+	w.snap, w.env = newSnapshot(w.cur), envSum(w.cur) // what runs, or is started again
+	why := fmt.Sprintf("did not pass the health check %s within %s", w.c.HealthCheck, w.c.HealthTimeout)
+	if res.exited {
+		why = fmt.Sprintf("exited with status %d before passing the health check %s", res.status, w.c.HealthCheck)
+	}
+	if res.last != nil {
+		why += fmt.Sprintf(" (last check: %v)", res.last)
+	}
+	kept := "the command starts again with the previous values"
+	if keptPid != 0 {
+		kept = fmt.Sprintf("the command (pid %d) keeps running with the previous values", keptPid)
+	}
+	w.c.Log.Warnf("%s: the new command %s; stopped it: %s, and these values are not tried again until they change", changed, why, kept)
 }
 
 // stop stops the command and everything it started, and returns once all of it is gone,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 
 type fakeProc struct {
 	pid    int
+	env    string
 	exit   chan int // the test makes it exit by sending its status
 	exited bool
 	status int
@@ -68,6 +70,8 @@ type fakeSV struct {
 	onStop func(sv *fakeSV, p *fakeProc)
 	// startErr fails the next Start.
 	startErr error
+	// onStart, when set, runs on each command started by Start.
+	onStart func(p *fakeProc)
 	// sigs are signals sent to secretexec: Wait forwards them, as the real one does.
 	sigs chan syscall.Signal
 }
@@ -85,12 +89,22 @@ func (f *fakeSV) newProc() *fakeProc {
 	return p
 }
 
+func (f *fakeSV) snapshotProcs() []*fakeProc {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.procs)
+}
+
 func (f *fakeSV) Start(path string, env []string) (Process, error) {
 	if f.startErr != nil {
 		return nil, f.startErr
 	}
 	p := f.newProc()
-	f.ev.add(fmt.Sprintf("start %d %s", p.pid, strings.Join(env, " ")))
+	p.env = strings.Join(env, " ")
+	f.ev.add(fmt.Sprintf("start %d %s", p.pid, p.env))
+	if f.onStart != nil {
+		f.onStart(p)
+	}
 	return p, nil
 }
 
@@ -416,4 +430,72 @@ func TestExitStopsWhole(t *testing.T) {
 	if st := l.end(time.Second); st != 75 {
 		t.Errorf("status %d, want 75", st)
 	}
+}
+
+// healthLoop is a loop whose health check passes for the environments in good.
+func healthLoop(t *testing.T, startFirst bool, good ...string) *loop {
+	var l *loop
+	l = startLoop(t, Config{Action: Restart, StartFirst: startFirst, HealthCheck: "http://127.0.0.1:8000/health",
+		HealthTimeout: time.Second, HealthEvery: time.Millisecond,
+		Health: func(context.Context) error {
+			procs := l.sv.snapshotProcs()
+			env := procs[len(procs)-1].env
+			if slices.Contains(good, env) {
+				return nil
+			}
+			return errors.New("HTTP 503")
+		}}, state("A=1"))
+	return l
+}
+
+// TestStartFirstHealthy: start-first with a check that passes: the new command starts,
+// then the old one is stopped, keeping the new one.
+func TestStartFirstHealthy(t *testing.T) {
+	l := healthLoop(t, true, "A=2")
+	l.check(state("A=2"), nil)
+	l.want("start 2 A=2", "stop 1")
+	l.check(state("A=3"), nil) // fails its check
+	l.want("start 3 A=3", "stop 3")
+}
+
+// TestStartFirstUnhealthyKeepsOld: a new command that fails its check is stopped, the old
+// one keeps running, one warning names the variable and the last result (no value), and
+// the same values are not tried again; other values are.
+func TestStartFirstUnhealthyKeepsOld(t *testing.T) {
+	l := healthLoop(t, true, "A=3")
+	l.check(state("A=2"), nil)
+	l.want("start 2 A=2", "stop 2")
+	for range 3 {
+		l.check(state("A=2"), nil)
+	}
+	l.settle()
+	l.want() // not tried again
+	if n := l.log.count("warning", "A changed"); n != 1 || l.log.count("warning", "last check: HTTP 503") != 1 {
+		t.Errorf("log: %q", l.log.lines)
+	}
+	l.check(state("A=3"), nil)
+	l.want("start 3 A=3", "stop 1")
+}
+
+// TestStartFirstNewExits: a new command that exits before passing is not kept; the old
+// one runs on.
+func TestStartFirstNewExits(t *testing.T) {
+	l := healthLoop(t, true)
+	l.sv.onStart = func(p *fakeProc) { p.exit <- 1 }
+	l.check(state("A=2"), nil)
+	l.want("start 2 A=2", "stop 2")
+	if l.log.count("warning", "exited with status 1 before passing") != 1 {
+		t.Errorf("log: %q", l.log.lines)
+	}
+}
+
+// TestStopFirstUnhealthyStartsOldAgain: stop-first with a check the new command fails:
+// it is stopped and the command starts again with the previous values.
+func TestStopFirstUnhealthyStartsOldAgain(t *testing.T) {
+	l := healthLoop(t, false, "A=1")
+	l.check(state("A=2"), nil)
+	l.want("stop 1", "start 2 A=2", "stop 2", "start 3 A=1")
+	l.check(state("A=2"), nil)
+	l.settle()
+	l.want()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -583,5 +584,120 @@ func TestListenHealthZeroRefused(t *testing.T) {
 	b, _ := os.ReadFile(log)
 	if bytes.Contains(b, []byte("bad-activation")) || strings.Count(string(b), "start pid=") != 2 {
 		t.Errorf("server log:\n%s\nwant two starts, each with LISTEN_PID its own pid", b)
+	}
+}
+
+var gunicornBench = flag.Bool("gunicorn", false, "run TestGunicornRotation: issue 18's measurement with Debian's gunicorn and Flask (about 90s)")
+
+// TestGunicornRotation is issue 18's measurement, tried as a user would: a Flask app under
+// gunicorn (2 workers) whose / answers a hash of DB_PASS, under about 100 requests a second
+// on loopback (a new connection each), one rotation in the middle of 20s; the failed
+// requests counted, and the time from the change to the first answer with the new value.
+// Opt-in (needs /usr/bin/python3 with python3-gunicorn and python3-flask):
+//
+//	go test -run TestGunicornRotation -gunicorn -v .
+func TestGunicornRotation(t *testing.T) {
+	if !*gunicornBench {
+		t.Skip("opt-in: go test -run TestGunicornRotation -gunicorn -v .")
+	}
+	app := `import hashlib, os
+from flask import Flask
+v = os.environ.get("DB_PASS", "")
+if v.startswith("bad"):
+    raise SystemExit("the database refused the password")
+app = Flask(__name__)
+@app.route("/")
+def index():
+    return "x DB_PASS=" + hashlib.sha256(v.encode()).hexdigest()[:12]
+@app.route("/health")
+def health():
+    return "ok"
+`
+	hash := func(v string) string { sum := sha256.Sum256([]byte(v)); return fmt.Sprintf("DB_PASS=%x", sum[:6]) }
+	for _, mode := range []struct {
+		name   string
+		listen bool
+		health bool
+		bad    bool
+	}{
+		{"today's --watch restart (gunicorn binds the port)", false, false, false},
+		{"--listen, stop-first", true, false, false},
+		{"--listen --health-check, start-first", true, true, false},
+		{"a rotation to a value that fails the health check", true, true, true},
+		{"the same, gunicorn --preload (the app loads in the master, which exits)", true, true, true},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			p := newProcEnv(t)
+			os.WriteFile(filepath.Join(p.dir, "app.py"), []byte(app), 0o600)
+			p.putParam("/app/prod/DB_PASS", "canary-gunicorn-1")
+			addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			args := []string{"--watch", "1s", "--ssm-path", "/app/prod"}
+			bind := []string{"-b", addr}
+			if mode.listen {
+				// gunicorn finds the socket by LISTEN_FDS and LISTEN_PID itself; -b fd://3
+				// as well would make it open fd 3 twice and fail (EBADF, gunicorn 20.1).
+				args = append(args, "--listen", "tcp://"+addr)
+				bind = nil
+			}
+			if strings.Contains(mode.name, "--preload") {
+				bind = append(bind, "--preload")
+			}
+			if mode.health {
+				args = append(args, "--health-check", "http://"+addr+"/health")
+			}
+			args = append(args, "--", "/usr/bin/python3", "-m", "gunicorn", "--chdir", p.dir, "-w", "2")
+			args = append(append(args, bind...), "app:app")
+			cmd, _, _ := p.command(args...)
+			cmd.WaitDelay = 5 * time.Second
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				cmd.Process.Signal(syscall.SIGTERM)
+				exitStatus(t, cmd, 40*time.Second)
+				if testing.Verbose() {
+					t.Logf("stderr:\n%s", stderrOf(cmd))
+				}
+			}()
+			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				if r, err := http.Get("http://" + addr + "/health"); err == nil {
+					r.Body.Close()
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("gunicorn did not answer; stderr:\n%s", stderrOf(cmd))
+				}
+			}
+			ld := startLoad("http://"+addr+"/", 4, 40*time.Millisecond)
+			time.Sleep(10 * time.Second)
+			next := "canary-gunicorn-2"
+			if mode.bad {
+				next = "bad-canary-gunicorn-2"
+			}
+			p.putParam("/app/prod/DB_PASS", next)
+			changed := time.Now()
+			newAt := time.Duration(0)
+			for time.Since(changed) < 10*time.Second {
+				if newAt == 0 && ld.served(hash(next)) > 0 {
+					newAt = time.Since(changed)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			ld.end()
+			ld.mu.Lock()
+			defer ld.mu.Unlock()
+			kinds := map[string]int{}
+			for _, f := range ld.failed {
+				switch {
+				case strings.Contains(f, "refused"):
+					kinds["refused"]++
+				case strings.Contains(f, "reset"):
+					kinds["reset"]++
+				default:
+					kinds["other"]++
+				}
+			}
+			t.Logf("| %s | %d of %d failed %v | %s | slowest %s |", mode.name, len(ld.failed), ld.ok+len(ld.failed), kinds, newAt.Round(time.Millisecond), ld.worst.Round(time.Millisecond))
+		})
 	}
 }

@@ -209,9 +209,6 @@ type loop struct {
 	checks chan checkResult
 	done   chan int
 	first  *fakeProc
-	commit func(State) error
-	// checked gets a value after each check's result has been taken by the loop.
-	checked chan struct{}
 }
 
 func state(kv ...string) State {

@@ -59,6 +59,7 @@ func (s *start) supervise(ctx context.Context, sv *proc.Supervisor) (int, error)
 		Output:      c.output,
 		Check:       s.check,
 		StartFirst:  c.startFirst,
+		PauseOld:    len(c.listen) > 0,
 		Clock:       watch.RealClock{},
 		Rand:        rand.Int64N,
 		Log:         watchLog{s.lg},
@@ -68,6 +69,11 @@ func (s *start) supervise(ctx context.Context, sv *proc.Supervisor) (int, error)
 		cfg.HealthCheck = c.health.String()
 		cfg.HealthTimeout = c.healthTimeout
 		cfg.HealthEvery = 100 * time.Millisecond
+		if len(c.listen) > 0 {
+			// Each probe pauses the old command for up to watch.PauseProbe: at most about
+			// half the time, however long a failing new command takes to be given up.
+			cfg.HealthEvery = 400 * time.Millisecond
+		}
 	}
 	if c.startFirst && len(c.listen) == 0 {
 		s.lg.warnf("--restart-order start-first without --listen: the new command must bind its port beside the old one (SO_REUSEPORT), or it fails to start")
@@ -134,6 +140,10 @@ func (a supervisor) Stop(p watch.Process, keep ...watch.Process) (int, bool) {
 }
 
 func (a supervisor) Pending() []syscall.Signal { return a.sv.Pending() }
+
+func (a supervisor) Pause(p watch.Process, pause bool, keep watch.Process) bool {
+	return a.sv.Pause(p.(*proc.Child), pause, keep.(*proc.Child))
+}
 
 func (a supervisor) Stops(sig syscall.Signal) bool { return a.sv.Stops(sig) }
 

@@ -325,6 +325,23 @@ func (s *Supervisor) stopTree(c *Child, keep []*Child) (killed bool) {
 	}
 }
 
+// Pause stops (SIGSTOP) or, with pause false, continues (SIGCONT) c's whole tree, but the
+// commands in keep and theirs: while the old command of a start-first restart is paused, only
+// the new one accepts on a shared socket, so a health check through it judges the new one.
+// It does nothing, and reports false, in a terminal, where a stopped child is the shell's
+// business (see jobcontrol_linux.go).
+func (s *Supervisor) Pause(c *Child, pause bool, keep ...*Child) bool {
+	if s.tty != nil || c.done {
+		return false
+	}
+	sig := unix.SIGCONT
+	if pause {
+		sig = unix.SIGSTOP
+	}
+	s.signalTree(c, sig, keep)
+	return true
+}
+
 // signalTree sends sig to c's process group and to every process of c's outside it: every
 // descendant of this process but the commands in keep and theirs.
 func (s *Supervisor) signalTree(c *Child, sig syscall.Signal, keep []*Child) {

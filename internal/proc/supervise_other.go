@@ -34,6 +34,7 @@ func (s *Supervisor) Wait(ctx context.Context, c *Child) (int, error) {
 func (s *Supervisor) Exited(c *Child) (int, bool)               { return StatusFailure, true }
 func (s *Supervisor) Stop(c *Child, keep ...*Child) (int, bool) { return StatusFailure, false }
 func (s *Supervisor) StopLeft(keep ...*Child) (int, bool)       { return 0, false }
+func (s *Supervisor) Pause(c *Child, pause bool, keep ...*Child) bool { return false }
 func (s *Supervisor) Pending() []syscall.Signal                 { return nil }
 func (c *Child) Pid() int                                       { return 0 }
 func (c *Child) Signal(sig syscall.Signal) error                { return errUnsupported }

@@ -38,6 +38,9 @@ type Supervisor interface {
 	// commands in keep are left alone. Signals meanwhile are forwarded to p while it runs.
 	// killed says SIGKILL was needed.
 	Stop(p Process, keep ...Process) (status int, killed bool)
+	// Pause stops (SIGSTOP) or continues p's whole tree but keep's; false when it cannot
+	// (in a terminal).
+	Pause(p Process, pause bool, keep Process) bool
 	// Pending returns, and forgets, the signals that came while no command was there to
 	// take them (between a Stop and the next Start).
 	Pending() []syscall.Signal
@@ -105,6 +108,11 @@ type Config struct {
 	// StartFirst is --restart-order start-first: the new command starts (and passes the
 	// check) before the old one is stopped. Else the old one is stopped first.
 	StartFirst bool
+	// PauseOld: the commands share a socket (--listen), so a check through it may be
+	// answered by the old command. During each probe of a start-first restart the old one
+	// is paused (SIGSTOP, then SIGCONT), so that only the new one can answer; its clients
+	// wait at most PauseProbe.
+	PauseOld bool
 
 	// Check fetches everything again and resolves the command in the new environment.
 	Check func(ctx context.Context) (State, error)
@@ -456,7 +464,7 @@ func (w *watcher) waitHealthy(ctx context.Context, p, old Process) healthResult 
 		if w.stopping {
 			return healthResult{last: last}
 		}
-		if last = w.c.Health(ctx); last == nil {
+		if last = w.probe(ctx, p, old); last == nil {
 			return healthResult{passed: true}
 		}
 		select {
@@ -465,6 +473,20 @@ func (w *watcher) waitHealthy(ctx context.Context, p, old Process) healthResult 
 		default:
 		}
 	}
+}
+
+// PauseProbe bounds a probe made while the old command is paused.
+const PauseProbe = 500 * time.Millisecond
+
+// probe runs one health check; with PauseOld, with the old command paused meanwhile.
+func (w *watcher) probe(ctx context.Context, p, old Process) error {
+	if old == nil || !w.c.PauseOld || !w.sv.Pause(old, true, p) {
+		return w.c.Health(ctx)
+	}
+	defer w.sv.Pause(old, false, p)
+	pctx, cancel := context.WithTimeout(ctx, PauseProbe)
+	defer cancel()
+	return w.c.Health(pctx)
 }
 
 // reject says that the new values' command failed, and remembers the values so that they

@@ -152,6 +152,11 @@ func (f *fakeSV) Stop(pr Process, keep ...Process) (int, bool) {
 	return 143, false
 }
 
+func (f *fakeSV) Pause(p Process, pause bool, keep Process) bool {
+	f.ev.add(fmt.Sprintf("pause %d %v", p.Pid(), pause))
+	return true
+}
+
 func (f *fakeSV) Pending() []syscall.Signal {
 	p := f.pending
 	f.pending = nil
@@ -484,6 +489,16 @@ func TestStartFirstNewExits(t *testing.T) {
 	if l.log.count("warning", "exited with status 1 before passing") != 1 {
 		t.Errorf("log: %q", l.log.lines)
 	}
+}
+
+// TestPauseOldDuringProbe: with a shared socket, each probe of a start-first restart is made
+// with the old command paused, and it is continued after.
+func TestPauseOldDuringProbe(t *testing.T) {
+	m := startLoop(t, Config{Action: Restart, StartFirst: true, PauseOld: true, HealthCheck: "tcp://127.0.0.1:8000",
+		HealthTimeout: time.Second, HealthEvery: time.Millisecond,
+		Health: func(context.Context) error { return nil }}, state("A=1"))
+	m.check(state("A=2"), nil)
+	m.want("start 2 A=2", "pause 1 true", "pause 1 false", "stop 1")
 }
 
 // TestStopFirstUnhealthyStartsOldAgain: stop-first with a check the new command fails:

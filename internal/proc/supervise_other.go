@@ -31,11 +31,11 @@ func (s *Supervisor) Start(path string, argv, env []string) (*Child, error) {
 func (s *Supervisor) Wait(ctx context.Context, c *Child) (int, error) {
 	return StatusFailure, errUnsupported
 }
-func (s *Supervisor) Exited(c *Child) (int, bool)               { return StatusFailure, true }
-func (s *Supervisor) Stop(c *Child, keep ...*Child) (int, bool) { return StatusFailure, false }
-func (s *Supervisor) StopLeft(keep ...*Child) (int, bool)       { return 0, false }
+func (s *Supervisor) Exited(c *Child) (int, bool)                     { return StatusFailure, true }
+func (s *Supervisor) Stop(c *Child, keep ...*Child) (int, bool)       { return StatusFailure, false }
+func (s *Supervisor) StopLeft(keep ...*Child) (int, bool)             { return 0, false }
 func (s *Supervisor) Pause(c *Child, pause bool, keep ...*Child) bool { return false }
-func (s *Supervisor) Pending() []syscall.Signal                 { return nil }
-func (c *Child) Pid() int                                       { return 0 }
-func (c *Child) Signal(sig syscall.Signal) error                { return errUnsupported }
-func (c *Child) SignalGroup(sig syscall.Signal) error           { return errUnsupported }
+func (s *Supervisor) Pending() []syscall.Signal                       { return nil }
+func (c *Child) Pid() int                                             { return 0 }
+func (c *Child) Signal(sig syscall.Signal) error                      { return errUnsupported }
+func (c *Child) SignalGroup(sig syscall.Signal) error                 { return errUnsupported }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -48,6 +50,7 @@ func TestMain(m *testing.M) {
 		"status":     status,
 		"recorder":   recorder,
 		"gunicorn":   gunicorn,
+		"httpserve":  httpserve,
 	})
 }
 
@@ -136,6 +139,80 @@ func gunicorn() {
 			fmt.Printf("%s len=%d sha=%x\n", name, len(v), sum[:4])
 		}
 	}
+}
+
+// httpserve is the server --listen tests run: it serves HTTP on the socket-activation
+// protocol's fd 3, as gunicorn -b fd://3 does, and refuses to run unless LISTEN_PID is its
+// own pid and LISTEN_FDS is 1.
+//
+//	httpserve -var NAME [-log FILE] [-delay D] [-slow D]
+//
+// GET / answers "pid=P NAME=sha..." (the value by hash); GET /health answers 200;
+// GET /slow answers after -slow. It starts serving after -delay (a boot); a value that
+// begins with "bad" makes it exit 1 at start, as an app whose database rejects a
+// password does. On SIGTERM it stops accepting, finishes what is in flight, and exits 0.
+func httpserve() {
+	fs := flag.NewFlagSet("httpserve", flag.ExitOnError)
+	name := fs.String("var", "", "")
+	logFile := fs.String("log", "", "")
+	delay := fs.Duration("delay", 0, "")
+	slow := fs.Duration("slow", 3*time.Second, "")
+	fs.Parse(os.Args[1:])
+	logf := func(format string, args ...any) {
+		if *logFile == "" {
+			return
+		}
+		f, err := os.OpenFile(*logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err == nil {
+			fmt.Fprintf(f, format+"\n", args...)
+			f.Close()
+		}
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	if os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) || os.Getenv("LISTEN_FDS") != "1" {
+		logf("bad-activation pid=%d LISTEN_PID=%s LISTEN_FDS=%s", os.Getpid(), os.Getenv("LISTEN_PID"), os.Getenv("LISTEN_FDS"))
+		os.Exit(3)
+	}
+	v := os.Getenv(*name)
+	sum := sha256.Sum256([]byte(v))
+	if strings.HasPrefix(v, "bad") {
+		logf("refused pid=%d", os.Getpid())
+		os.Exit(1)
+	}
+	time.Sleep(*delay)
+	l, err := net.FileListener(os.NewFile(3, os.Getenv("LISTEN_FDNAMES")))
+	if err != nil {
+		logf("no-listener %v", err)
+		os.Exit(4)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "pid=%d %s=%x\n", os.Getpid(), *name, sum[:6])
+	})
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(*slow)
+		fmt.Fprintf(w, "pid=%d slow\n", os.Getpid())
+	})
+	srv := &http.Server{Handler: mux}
+	logf("start pid=%d %s=%x names=%s", os.Getpid(), *name, sum[:6], os.Getenv("LISTEN_FDNAMES"))
+	go func() {
+		<-sigs
+		logf("term pid=%d", os.Getpid())
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		l.Close() // no more accepts: what is queued is the next command's
+		srv.Shutdown(ctx)
+		// A connection Accept returned just before the close may not be tracked yet when
+		// Shutdown looks: give it the time to be, and wait for it too.
+		time.Sleep(100 * time.Millisecond)
+		srv.Shutdown(ctx)
+		logf("exit pid=%d", os.Getpid())
+		os.Exit(0)
+	}()
+	srv.Serve(l)
+	select {} // Shutdown's goroutine exits
 }
 
 // recorder is the command --watch tests run: it appends what happens to it to a log, one

@@ -197,7 +197,7 @@ func TestSignalWhileFetching(t *testing.T) {
 
 // TestHeldSignalUnderInit: under --init a command's signal (SIGUSR1) that arrives while
 // fetching is held, and not sent to the command at its start, where it would end it before
-// it could have a handler (issue 19): the command runs, and secretexec says so at the
+// it could have a handler: the command runs, and secretexec says so at the
 // default level, without an "interrupted" line.
 func TestHeldSignalUnderInit(t *testing.T) {
 	p := newProcEnv(t)

@@ -239,7 +239,7 @@ func TestWatchStopTimeout(t *testing.T) {
 	if st := exitStatus(t, cmd, 10*time.Second); st != 128+9 {
 		t.Errorf("exit status %d, want the command's 137", st)
 	}
-	if !regexp.MustCompile(`secretexec: warning: the command \(pid \d+\) did not stop within 1s of SIGTERM: killing it`).MatchString(stderrOf(cmd)) {
+	if !regexp.MustCompile(`secretexec: warning: the command \(pid \d+\) did not stop within 1s of SIGTERM: killed it`).MatchString(stderrOf(cmd)) {
 		t.Errorf("stderr:\n%s", stderrOf(cmd))
 	}
 }

@@ -27,6 +27,9 @@ type Build struct {
 // Main is the whole command: it reads only its parameters, returns the exit status, and on
 // success with a command does not return at all (the command replaces the process).
 func Main(ctx context.Context, b Build, args, environ []string, stdout, stderr io.Writer) int {
+	if status, handled := proc.ListenExec(args, environ); handled {
+		return status // --listen's re-exec between fork and the command: see proc/listen.go
+	}
 	// First: from here a stopping signal gives 128+N and a message.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -65,6 +68,8 @@ type start struct {
 	f        *fetch.Fetcher // nil when nothing is fetched
 	fx       *fetched
 	path     string // the command, looked up in the merged environment
+
+	listeners []*proc.Listener // --listen, bound before the first start
 }
 
 // interrupted is a signal that stopped secretexec during what (a phase).
@@ -114,6 +119,15 @@ func (s *start) run(ctx context.Context, args, environ []string) (int, error) {
 			return 0, err
 		}
 		s.path = path
+	}
+	if len(c.listen) > 0 && len(c.command) > 0 {
+		// Bound before the output file is written: an address in use changes nothing.
+		ls, err := proc.Listen(c.listen)
+		if err != nil {
+			return 0, err
+		}
+		s.listeners = ls
+		defer proc.CloseListeners(ls)
 	}
 	if c.output != "" && !c.disable {
 		if err := s.writeOutput(ctx); err != nil {

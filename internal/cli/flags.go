@@ -17,6 +17,7 @@ import (
 
 	"github.com/secretexec/secretexec/env"
 	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/internal/health"
 	"github.com/secretexec/secretexec/internal/proc"
 	"github.com/secretexec/secretexec/internal/watch"
 	"github.com/secretexec/secretexec/ref"
@@ -42,13 +43,21 @@ type config struct {
 	onChange    onChange       // --on-change
 	stopSignal  syscall.Signal // --stop-signal
 	stopTimeout time.Duration  // --stop-timeout
-	dryRun      bool
-	verbose     bool
-	quiet       bool
-	version     bool
-	help        bool
-	disable     bool
-	command     []string
+
+	// Rotation that keeps the service up.
+	healthCheck   string        // --health-check CHECK
+	health        *health.Check // healthCheck, parsed
+	healthTimeout time.Duration // --health-timeout
+	listen        addrList      // --listen ADDR, repeatable
+	restartOrder  string        // --restart-order, or "" for the default
+	startFirst    bool          // the order in effect
+	dryRun        bool
+	verbose       bool
+	quiet         bool
+	version       bool
+	help          bool
+	disable       bool
+	command       []string
 
 	// An ECS task definition to run (--ecs-task-definition, --container) and the names the
 	// command needs (--require, --require-file).
@@ -253,6 +262,11 @@ func newFlagSet(c *config) (*flag.FlagSet, map[string]*sourceList, *error) {
 	fs.StringVar(&c.container, "container", "", "")
 	fs.Var(&c.require, "require", "")
 	fs.StringVar(&c.requireFile, "require-file", "", "")
+	// Rotation that keeps the service up.
+	fs.StringVar(&c.healthCheck, "health-check", "", "")
+	fs.DurationVar(&c.healthTimeout, "health-timeout", 60*time.Second, "")
+	fs.Var(&c.listen, "listen", "")
+	fs.StringVar(&c.restartOrder, "restart-order", "", "")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "")
 	fs.BoolVar(&c.verbose, "verbose", false, "")
 	fs.BoolVar(&c.quiet, "quiet", false, "")
@@ -353,6 +367,14 @@ func parseConfigTask(pre, args, environ []string, t *taskRun) (*config, error) {
 		}
 		if v == "" {
 			return // an empty twin is the same as an unset one
+		}
+		if al, ok := f.Value.(*addrList); ok { // a repeatable flag's twin: a comma-separated list
+			for _, item := range strings.Split(v, ",") {
+				if item = strings.TrimSpace(item); item != "" {
+					_ = al.Set(item)
+				}
+			}
+			return
 		}
 		if err := fs.Set(f.Name, v); err != nil {
 			twinErr = usagef("", "%s=%q: %s", name, v, cleanFlagErr(err))
@@ -492,6 +514,56 @@ func (c *config) check() error {
 	if c.init && len(c.command) == 0 && !pending {
 		return usagef("", "--init needs a command")
 	}
+	return c.checkRotation()
+}
+
+// checkRotation checks --health-check, --health-timeout, --listen and --restart-order, and
+// settles the restart order.
+func (c *config) checkRotation() error {
+	restarts := c.watch > 0 && c.onChange.action == watch.Restart
+	if c.healthCheck != "" {
+		h, err := health.Parse(c.healthCheck)
+		if err != nil {
+			return usagef("--health-check http://127.0.0.1:8000/health, or tcp://127.0.0.1:8000", "--health-check: %v", err)
+		}
+		if !restarts {
+			return usagef("--health-check gates the restarts of --watch D (--on-change restart); the first start is never delayed", "--health-check needs --watch")
+		}
+		c.health = h
+	}
+	if c.healthTimeout <= 0 {
+		return usagef("", "--health-timeout must be positive")
+	}
+	for _, a := range c.listen {
+		if _, _, err := proc.ParseListen(a); err != nil {
+			return usagef("--listen tcp://0.0.0.0:8000 or --listen unix:///run/app.sock", "--listen: %v", err)
+		}
+	}
+	if len(c.listen) > 0 && !c.supervised() {
+		return usagef("the sockets are passed to each command secretexec starts: add --init or --watch D", "--listen needs --init or --watch")
+	}
+	switch c.restartOrder {
+	case "":
+		c.startFirst = c.health != nil && len(c.listen) > 0
+	case "stop-first":
+	case "start-first":
+		c.startFirst = true
+	default:
+		return usagef("--restart-order stop-first or --restart-order start-first", "unknown --restart-order %q", c.restartOrder)
+	}
+	if c.restartOrder != "" && !restarts {
+		return usagef("", "--restart-order needs --watch (and --on-change restart)")
+	}
+	return nil
+}
+
+// addrList is a repeatable flag's values, in order.
+type addrList []string
+
+func (l *addrList) String() string { return strings.Join(*l, ",") }
+
+func (l *addrList) Set(v string) error {
+	*l = append(*l, v)
 	return nil
 }
 

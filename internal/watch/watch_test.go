@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -13,1033 +11,503 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/secretexec/secretexec/internal/proc"
 )
 
-// The loop's logic, with every collaborator a fake: a clock whose timers the test fires, a
-// supervisor whose processes exit when the test (or a signal the test chose) says, a check
-// that returns what the test feeds it, and a log that keeps the lines as secretexec prints
-// them. Nothing here sleeps but to wait for the loop's goroutine, and only until it acts.
-// The message texts are those the process tests in the root watch_test.go assert.
-
-// patience bounds every wait for the loop: a failing test fails rather than hangs.
-const patience = 5 * time.Second
-
-// every and stopTimeout are the process tests' --watch 1s and --stop-timeout 1500ms. A stop
-// timer is told from a check's by its duration: a check's is never 1.5s at --watch 1s.
-const (
-	every       = time.Second
-	stopTimeout = 1500 * time.Millisecond
-)
-
-// fakeClock's timers fire when the test says. Its time is virtual: firing a timer moves it to
-// that timer's deadline.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Duration
-	timers []*fakeTimer
-	added  chan struct{} // a timer was added since the last look
-}
-
-type fakeTimer struct {
-	d, at time.Duration // asked for, and the deadline on the clock's time
-	c     chan time.Time
-	taken bool
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{added: make(chan struct{}, 1)} }
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	tm := &fakeTimer{d: d, at: c.now + d, c: make(chan time.Time, 1)}
-	c.timers = append(c.timers, tm)
-	c.mu.Unlock()
-	select {
-	case c.added <- struct{}{}:
-	default:
-	}
-	return tm.c
-}
-
-func (c *fakeClock) Now() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// take waits for a timer, not taken before, whose duration satisfies ok.
-func (c *fakeClock) take(t *testing.T, what string, ok func(time.Duration) bool) *fakeTimer {
-	t.Helper()
-	deadline := time.After(patience)
-	for {
-		c.mu.Lock()
-		for _, tm := range c.timers {
-			if !tm.taken && ok(tm.d) {
-				tm.taken = true
-				c.mu.Unlock()
-				return tm
-			}
-		}
-		c.mu.Unlock()
-		select {
-		case <-c.added:
-		case <-deadline:
-			t.Fatalf("no %s timer within %s", what, patience)
-		}
-	}
-}
-
-// fire makes tm's channel fire, at its deadline.
-func (c *fakeClock) fire(tm *fakeTimer) {
-	c.mu.Lock()
-	c.now = max(c.now, tm.at)
-	c.mu.Unlock()
-	tm.c <- time.Time{}
-}
-
-// fakeSup starts fakeProcs and keeps an ordered record of what happens to them.
-type fakeSup struct {
-	t        *testing.T
-	mu       sync.Mutex
-	procs    []*fakeProc
-	log      []string
-	exitOn   map[syscall.Signal]int // what a new process does with a signal: exit with this status
-	startErr error                  // what Start returns, when set
-	forward  func(syscall.Signal)
-	onReap   func(*fakeProc) // called once Wait has reaped a process, before it returns
-	sigs     chan syscall.Signal
-}
+// The loop's decisions, with fakes for the supervisor, the check, the clock and the log:
+// each check's result is handed over by the test, and what the loop does to commands comes
+// back as events ("start 2", "stop 1", "signal 1 SIGHUP").
 
 type fakeProc struct {
-	sup      *fakeSup
-	pid      int
-	path     string
-	env      []string
-	exitOn   map[syscall.Signal]int
-	done     chan struct{}
-	status   int
-	reaped   bool
-	exitOnce sync.Once
+	pid    int
+	env    string
+	exit   chan int // the test makes it exit by sending its status
+	exited bool
+	status int
 }
 
-func newFakeSup(t *testing.T) *fakeSup {
-	return &fakeSup{t: t, exitOn: map[syscall.Signal]int{syscall.SIGTERM: 0}, sigs: make(chan syscall.Signal, 16)}
+func (p *fakeProc) Pid() int { return p.pid }
+func (p *fakeProc) Signal(sig syscall.Signal) error {
+	fakeEvents(p).add(fmt.Sprintf("signal %d %s", p.pid, sigName(sig)))
+	return nil
 }
 
-func (s *fakeSup) record(format string, args ...any) {
-	s.mu.Lock()
-	s.log = append(s.log, fmt.Sprintf(format, args...))
-	s.mu.Unlock()
+func sigName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGUSR1:
+		return "SIGUSR1"
+	}
+	return fmt.Sprint(int(sig))
 }
 
-func (s *fakeSup) events() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.log)
+type events struct {
+	mu   sync.Mutex
+	list []string
+	c    chan string
 }
 
-func (s *fakeSup) starts() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.procs)
+func (e *events) add(s string) {
+	e.mu.Lock()
+	e.list = append(e.list, s)
+	e.mu.Unlock()
+	e.c <- s
 }
 
-func (s *fakeSup) proc(i int) *fakeProc {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.procs[i]
+var evs sync.Map // *fakeProc -> *events
+
+func fakeEvents(p *fakeProc) *events { e, _ := evs.Load(p); return e.(*events) }
+
+type fakeSV struct {
+	ev      *events
+	mu      sync.Mutex
+	procs   []*fakeProc
+	pending []syscall.Signal
+	forward func(syscall.Signal, bool)
+	// onStop, when set, runs inside Stop: a signal arriving while the command is stopped.
+	onStop func(sv *fakeSV, p *fakeProc)
+	// startErr fails the next Start.
+	startErr error
+	// onStart, when set, runs on each command started by Start.
+	onStart func(p *fakeProc)
+	// sigs are signals sent to secretexec: Wait forwards them, as the real one does.
+	sigs chan syscall.Signal
 }
 
-func (s *fakeSup) newProc(path string, env []string) *fakeProc {
-	p := &fakeProc{sup: s, pid: 100 + len(s.procs), path: path, env: env, exitOn: s.exitOn, done: make(chan struct{})}
-	s.procs = append(s.procs, p)
-	s.log = append(s.log, fmt.Sprintf("start %d", p.pid))
+func newFakeSV() *fakeSV {
+	return &fakeSV{ev: &events{c: make(chan string, 100)}, sigs: make(chan syscall.Signal, 1)}
+}
+
+func (f *fakeSV) newProc() *fakeProc {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := &fakeProc{pid: len(f.procs) + 1, exit: make(chan int, 1)}
+	evs.Store(p, f.ev)
+	f.procs = append(f.procs, p)
 	return p
 }
 
-// Start starts a process, which must not overlap the ones before it: each has been reaped.
-func (s *fakeSup) Start(path string, env []string) (Process, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, p := range s.procs {
-		if !p.reaped {
-			s.t.Errorf("a command starts while pid %d has not been reaped", p.pid)
-		}
-	}
-	if s.startErr != nil {
-		s.log = append(s.log, "start failed")
-		return nil, s.startErr
-	}
-	return s.newProc(path, env), nil
+func (f *fakeSV) snapshotProcs() []*fakeProc {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.procs)
 }
 
-// Wait is proc.Supervisor.Wait's contract: it forwards the signals sent to secretexec
-// (deliver) to p, tells OnForward's function, and returns p's status once p has exited, or
-// ctx.Err() first.
-func (s *fakeSup) Wait(ctx context.Context, p Process) (int, error) {
-	fp := p.(*fakeProc)
+func (f *fakeSV) Start(path string, env []string) (Process, error) {
+	if f.startErr != nil {
+		return nil, f.startErr
+	}
+	p := f.newProc()
+	p.env = strings.Join(env, " ")
+	f.ev.add(fmt.Sprintf("start %d %s", p.pid, p.env))
+	if f.onStart != nil {
+		f.onStart(p)
+	}
+	return p, nil
+}
+
+func (f *fakeSV) Wait(ctx context.Context, pr Process) (int, error) {
+	p := pr.(*fakeProc)
+	if p.exited {
+		return p.status, nil
+	}
 	for {
 		select {
-		case <-fp.done:
-			s.mu.Lock()
-			fp.reaped = true
-			s.log = append(s.log, fmt.Sprintf("reaped %d: %d", fp.pid, fp.status))
-			hook := s.onReap
-			s.mu.Unlock()
-			if hook != nil {
-				hook(fp)
-			}
-			return fp.status, nil
-		case sig := <-s.sigs:
-			s.record("forwarded %s to %d", proc.SignalName(sig), fp.pid)
-			_ = fp.Signal(sig)
-			s.mu.Lock()
-			f := s.forward
-			s.mu.Unlock()
-			if f != nil {
-				f(sig)
-			}
+		case st := <-p.exit:
+			p.exited, p.status = true, st
+			return st, nil
+		case sig := <-f.sigs:
+			f.ev.add(fmt.Sprintf("forward %d %s", p.pid, sigName(sig)))
+			f.forward(sig, f.Stops(sig))
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}
 	}
 }
 
-func (s *fakeSup) OnForward(f func(syscall.Signal)) {
-	s.mu.Lock()
-	s.forward = f
-	s.mu.Unlock()
-}
-
-// deliver is sig sent to secretexec: the next (or current) Wait forwards it.
-func (s *fakeSup) deliver(sig syscall.Signal) { s.sigs <- sig }
-
-func (p *fakeProc) Pid() int { return p.pid }
-
-func (p *fakeProc) Signal(sig syscall.Signal) error {
-	p.sup.mu.Lock()
-	p.sup.log = append(p.sup.log, fmt.Sprintf("signal %d %s", p.pid, proc.SignalName(sig)))
-	st, ok := p.exitOn[sig]
-	p.sup.mu.Unlock()
-	if ok {
-		p.exit(st)
-	}
-	return nil
-}
-
-func (p *fakeProc) SignalGroup(sig syscall.Signal) error {
-	p.sup.record("group %d %s", p.pid, proc.SignalName(sig))
-	if sig == syscall.SIGKILL {
-		p.exit(proc.StatusSignaled(syscall.SIGKILL))
-	}
-	return nil
-}
-
-// exit ends the process with status (the first time).
-func (p *fakeProc) exit(status int) {
-	p.exitOnce.Do(func() {
-		p.status = status
-		close(p.done)
-	})
-}
-
-// recLog keeps each line as secretexec's logger prints it.
-type recLog struct {
-	mu      sync.Mutex
-	entries []logEntry
-}
-
-type logEntry struct{ kind, line string } // kind: info, warning, verbose, error
-
-const hint = " (the hint)"
-
-func (l *recLog) add(kind, line string) {
-	l.mu.Lock()
-	l.entries = append(l.entries, logEntry{kind, line})
-	l.mu.Unlock()
-}
-
-func (l *recLog) Infof(f string, a ...any) { l.add("info", "secretexec: "+fmt.Sprintf(f, a...)) }
-func (l *recLog) Warnf(f string, a ...any) {
-	l.add("warning", "secretexec: warning: "+fmt.Sprintf(f, a...))
-}
-func (l *recLog) Verbosef(f string, a ...any) { l.add("verbose", "secretexec: "+fmt.Sprintf(f, a...)) }
-func (l *recLog) Error(err error)             { l.add("error", "secretexec: error: "+err.Error()) }
-func (l *recLog) Brief(err error) string      { return err.Error() + hint }
-
-// lines are the lines of the given kinds (all without), in order.
-func (l *recLog) lines(kinds ...string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, e := range l.entries {
-		if len(kinds) == 0 || slices.Contains(kinds, e.kind) {
-			out = append(out, e.line)
+func (f *fakeSV) Exited(pr Process) (int, bool) {
+	p := pr.(*fakeProc)
+	if !p.exited {
+		select {
+		case st := <-p.exit:
+			p.exited, p.status = true, st
+		default:
 		}
 	}
-	return out
+	return p.status, p.exited
 }
 
-// text is every line, each ended by a newline, as on stderr.
-func (l *recLog) text() string {
-	var b strings.Builder
-	for _, line := range l.lines() {
-		b.WriteString(line + "\n")
+func (f *fakeSV) Stop(pr Process, keep ...Process) (int, bool) {
+	p := pr.(*fakeProc)
+	f.ev.add(fmt.Sprintf("stop %d", p.pid))
+	if f.onStop != nil {
+		f.onStop(f, p)
 	}
-	return b.String()
-}
-
-// harness is one Run with fakes, started by run. Its check returns what fire feeds it.
-type harness struct {
-	t         *testing.T
-	clock     *fakeClock
-	sup       *fakeSup
-	log       *recLog
-	cfg       Config
-	feed      chan checkResult
-	checks    atomic.Int32 // checks begun
-	cancelled atomic.Int32 // checks that ended because Run did
-	pending   *fakeTimer   // the next check's timer, once settle has seen it
-	done      chan int
-	ended     bool
-}
-
-func newHarness(t *testing.T) *harness {
-	h := &harness{
-		t:     t,
-		clock: newFakeClock(),
-		sup:   newFakeSup(t),
-		log:   &recLog{},
-		feed:  make(chan checkResult, 1),
-		done:  make(chan int, 1),
+	if st, ok := f.Exited(p); ok {
+		return st, false
 	}
-	h.cfg = Config{
-		Every:       every,
-		Action:      Restart,
-		StopSignal:  syscall.SIGTERM,
-		StopTimeout: stopTimeout,
-		What:        "2 sources",
-		Check:       h.check,
-		Clock:       h.clock,
-		Rand:        rand.New(rand.NewPCG(1, 2)).Int64N,
-		Log:         h.log,
-	}
-	t.Cleanup(h.noValues)
-	return h
+	p.exited, p.status = true, 143
+	return 143, false
 }
 
-func (h *harness) check(ctx context.Context) (State, error) {
-	h.checks.Add(1)
-	select {
-	case r := <-h.feed:
-		return r.st, r.err
-	case <-ctx.Done():
-		h.cancelled.Add(1)
-		return State{}, ctx.Err()
-	}
+func (f *fakeSV) Pause(p Process, pause bool, keep Process) bool {
+	f.ev.add(fmt.Sprintf("pause %d %v", p.Pid(), pause))
+	return true
 }
 
-// run starts the first command with first and Run on it.
-func (h *harness) run(first State) *fakeProc {
-	h.sup.mu.Lock()
-	p := h.sup.newProc(first.Path, first.Env)
-	h.sup.mu.Unlock()
-	go func() { h.done <- Run(context.Background(), h.cfg, h.sup, p, first) }()
+func (f *fakeSV) Pending() []syscall.Signal {
+	p := f.pending
+	f.pending = nil
 	return p
 }
 
-func (h *harness) isCheck(d time.Duration) bool { return d != h.cfg.StopTimeout }
-func (h *harness) isStop(d time.Duration) bool  { return d == h.cfg.StopTimeout }
+func (f *fakeSV) Stops(sig syscall.Signal) bool {
+	return sig == syscall.SIGTERM || sig == syscall.SIGINT || sig == syscall.SIGQUIT
+}
 
-// fire lets the next check run, returning st and err.
-func (h *harness) fire(st State, err error) {
-	h.t.Helper()
-	tm := h.pending
-	h.pending = nil
-	if tm == nil {
-		tm = h.clock.take(h.t, "check", h.isCheck)
+func (f *fakeSV) OnForward(fn func(syscall.Signal, bool)) { f.forward = fn }
+
+// nowClock fires at once: the checks' pace is the test's.
+type nowClock struct{}
+
+func (nowClock) After(time.Duration) <-chan time.Time {
+	c := make(chan time.Time, 1)
+	c <- time.Time{}
+	return c
+}
+
+type fakeLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *fakeLog) add(kind, format string, args ...any) {
+	l.mu.Lock()
+	l.lines = append(l.lines, kind+": "+fmt.Sprintf(format, args...))
+	l.mu.Unlock()
+}
+func (l *fakeLog) Infof(format string, args ...any)    { l.add("info", format, args...) }
+func (l *fakeLog) Warnf(format string, args ...any)    { l.add("warning", format, args...) }
+func (l *fakeLog) Verbosef(format string, args ...any) { l.add("verbose", format, args...) }
+func (l *fakeLog) Error(err error)                     { l.add("error", "%v", err) }
+func (l *fakeLog) Brief(err error) string              { return err.Error() }
+
+func (l *fakeLog) count(kind, sub string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.lines {
+		if strings.HasPrefix(s, kind+": ") && strings.Contains(s, sub) {
+			n++
+		}
 	}
-	h.feed <- checkResult{st, err}
-	h.clock.fire(tm)
+	return n
 }
 
-// settle waits until the loop has acted on the last check and set the timer of the next.
-func (h *harness) settle() *fakeTimer {
-	h.t.Helper()
-	h.pending = h.clock.take(h.t, "next check", h.isCheck)
-	return h.pending
+// loop is one Run with its fakes.
+type loop struct {
+	t      *testing.T
+	sv     *fakeSV
+	log    *fakeLog
+	checks chan checkResult
+	done   chan int
+	first  *fakeProc
 }
 
-// step is a check returning st and err, acted on.
-func (h *harness) step(st State, err error) {
-	h.t.Helper()
-	h.fire(st, err)
-	h.settle()
+func state(kv ...string) State {
+	st := State{Path: "/bin/app", From: map[string]string{}}
+	for _, s := range kv {
+		name, _, _ := strings.Cut(s, "=")
+		st.Env = append(st.Env, s)
+		if !strings.HasPrefix(name, "INHERITED") {
+			st.From[name] = "ssm path \"/app\""
+		}
+	}
+	return st
 }
 
-// result waits for Run's status.
-func (h *harness) result() int {
-	h.t.Helper()
+func startLoop(t *testing.T, cfg Config, first State) *loop {
+	l := &loop{t: t, sv: newFakeSV(), log: &fakeLog{}, checks: make(chan checkResult), done: make(chan int, 1)}
+	l.first = l.sv.newProc()
+	cfg.Every = time.Second
+	cfg.StopSignal, cfg.StopTimeout = syscall.SIGTERM, time.Second
+	cfg.What = "1 source"
+	cfg.Clock = nowClock{}
+	cfg.Rand = func(int64) int64 { return 0 }
+	cfg.Log = l.log
+	cfg.Check = func(ctx context.Context) (State, error) {
+		select {
+		case r := <-l.checks:
+			return r.st, r.err
+		case <-ctx.Done():
+			return State{}, ctx.Err()
+		}
+	}
+	go func() { l.done <- Run(context.Background(), cfg, l.sv, l.first, first) }()
+	return l
+}
+
+// check hands the loop one check's result.
+func (l *loop) check(st State, err error) {
+	l.t.Helper()
 	select {
-	case st := <-h.done:
-		h.ended = true
+	case l.checks <- checkResult{st, err}:
+	case <-time.After(5 * time.Second):
+		l.t.Fatal("the loop did not ask for a check")
+	}
+}
+
+// settle waits until the loop has applied the last result: it asks for the next check.
+func (l *loop) settle() {
+	l.t.Helper()
+	l.check(State{}, errSettle)
+}
+
+var errSettle = errors.New("settle")
+
+// next is the next event, or "" after a short wait.
+func (l *loop) next() string {
+	select {
+	case e := <-l.sv.ev.c:
+		return e
+	case <-time.After(200 * time.Millisecond):
+		return ""
+	}
+}
+
+func (l *loop) want(events ...string) {
+	l.t.Helper()
+	for _, w := range events {
+		if got := l.next(); !strings.HasPrefix(got, w) {
+			l.t.Fatalf("event %q, want %q", got, w)
+		}
+	}
+	if got := l.next(); got != "" {
+		l.t.Fatalf("unexpected event %q", got)
+	}
+}
+
+func (l *loop) end(within time.Duration) int {
+	l.t.Helper()
+	select {
+	case st := <-l.done:
 		return st
-	case <-time.After(patience):
-		h.t.Fatalf("Run has not returned within %s; events %q; log:\n%s", patience, h.sup.events(), h.log.text())
+	case <-time.After(within):
+		l.t.Fatal("Run did not end")
 		return -1
 	}
 }
 
-// running fails the test if Run has returned.
-func (h *harness) running() {
-	h.t.Helper()
-	select {
-	case st := <-h.done:
-		h.ended = true
-		h.t.Fatalf("Run returned %d, want it still supervising", st)
-	default:
+// TestRestartStopsThenStarts: a change stops the old command whole (Stop), then starts the
+// new one with the new environment.
+func TestRestartStopsThenStarts(t *testing.T) {
+	l := startLoop(t, Config{Action: Restart}, state("A=1"))
+	l.check(state("A=2"), nil)
+	l.want("stop 1", "start 2 A=2")
+	l.sv.procs[1].exit <- 0
+	if st := l.end(time.Second); st != 0 {
+		t.Errorf("status %d", st)
 	}
 }
 
-// waitEvent waits until the supervisor has recorded ev.
-func (h *harness) waitEvent(ev string) {
-	h.t.Helper()
-	deadline := time.Now().Add(patience)
-	for !slices.Contains(h.sup.events(), ev) {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("no %q within %s; events %q", ev, patience, h.sup.events())
-		}
-		time.Sleep(50 * time.Microsecond)
+// TestSIGHUPKeepsRotating: a forwarded SIGHUP (a reload, not a stop) does not end
+// rotation: the next change is applied. A forwarded SIGTERM does.
+func TestSIGHUPKeepsRotating(t *testing.T) {
+	l := startLoop(t, Config{Action: Restart}, state("A=1"))
+	l.settle()
+	l.sv.sigs <- syscall.SIGHUP
+	l.want("forward 1 SIGHUP")
+	l.check(state("A=2"), nil)
+	l.want("stop 1", "start 2 A=2")
+	l.settle()
+	l.sv.sigs <- syscall.SIGTERM
+	l.want("forward 2 SIGTERM")
+	l.check(state("A=3"), nil)
+	l.settle()
+	l.want() // nothing after a stop signal
+	l.sv.procs[1].exit <- 143
+	if st := l.end(time.Second); st != 143 {
+		t.Errorf("status %d, want the command's 143", st)
 	}
 }
 
-// end makes the current command exit and Run return; Run must return its status.
-func (h *harness) end() {
-	h.t.Helper()
-	if h.ended {
-		return
-	}
-	h.sup.proc(h.sup.starts() - 1).exit(42)
-	if st := h.result(); st != 42 {
-		h.t.Errorf("Run returned %d, want the command's 42", st)
-	}
-}
-
-// noValues: no line logged holds a value. Every value in these tests starts "canary-".
-func (h *harness) noValues() {
-	for _, line := range h.log.lines() {
-		if strings.Contains(line, "canary") {
-			h.t.Errorf("a value in a message: %q", line)
-		}
+// TestStopSignalAfterStopMeansNoStart: a stop signal that arrives once the old command is
+// gone, before the new one starts (Pending), means no new command.
+func TestStopSignalAfterStopMeansNoStart(t *testing.T) {
+	l := startLoop(t, Config{Action: Restart}, state("A=1"))
+	l.sv.onStop = func(sv *fakeSV, p *fakeProc) { sv.pending = append(sv.pending, syscall.SIGTERM) }
+	l.check(state("A=2"), nil)
+	l.want("stop 1")
+	if st := l.end(time.Second); st != 143 {
+		t.Errorf("status %d, want the old command's 143", st)
 	}
 }
 
-// state is what a check finds: DB_PASS from an SSM path and API_KEY from a JSON secret,
-// over inherited variables.
-func state(pass, key string) State {
-	return State{
-		Env:  []string{"PATH=/usr/bin:/bin", "HOME=/home/app", "DB_PASS=" + pass, "API_KEY=" + key},
-		Path: "/usr/bin/app",
-		From: map[string]string{"DB_PASS": `ssm path "/app/prod"`, "API_KEY": `secret "app/json"`},
+// TestSignalDuringStopMeansNoStart: a stop signal forwarded while the old command is being
+// stopped means no new command.
+func TestSignalDuringStopMeansNoStart(t *testing.T) {
+	l := startLoop(t, Config{Action: Restart}, state("A=1"))
+	l.sv.onStop = func(sv *fakeSV, p *fakeProc) { sv.forward(syscall.SIGTERM, true) }
+	l.check(state("A=2"), nil)
+	l.want("stop 1")
+	if st := l.end(time.Second); st != 143 {
+		t.Errorf("status %d, want the old command's 143", st)
 	}
 }
 
-var actionNames = map[Action]string{Restart: "restart", Exit: "exit", Signal: "signal"}
-
-func wantEvents(t *testing.T, got []string, want ...string) {
-	t.Helper()
-	if !slices.Equal(got, want) {
-		t.Errorf("events\n%q\nwant\n%q", got, want)
-	}
+// TestPendingSignalGoesToNewCommand: a signal for the command (SIGUSR1) that came while
+// none ran is delivered to the new one.
+func TestPendingSignalGoesToNewCommand(t *testing.T) {
+	l := startLoop(t, Config{Action: Restart}, state("A=1"))
+	l.sv.onStop = func(sv *fakeSV, p *fakeProc) { sv.pending = append(sv.pending, syscall.SIGUSR1) }
+	l.check(state("A=2"), nil)
+	l.want("stop 1", "start 2", "signal 2 SIGUSR1")
 }
 
-func wantLine(t *testing.T, l *recLog, re string) {
-	t.Helper()
-	if !regexp.MustCompile(re).MatchString(l.text()) {
-		t.Errorf("log:\n%s\nwant a line matching %s", l.text(), re)
-	}
-}
-
-// TestRestartOnChange (was TestWatchRestartsOnChange's "once each, with the new value, the
-// log names what changed and where from"): a changed parameter, then a new secret version,
-// each restart the command once with the new state, the old command stopped and reaped
-// before the new one starts; the checks after each find no change.
-func TestRestartOnChange(t *testing.T) {
-	h := newHarness(t)
-	one := state("canary-pass-1", "canary-key-1")
-	h.run(one)
-	h.step(one, nil)
-
-	two := state("canary-pass-2", "canary-key-1")
-	h.step(two, nil)
-	wantEvents(t, h.sup.events(), "start 100", "signal 100 SIGTERM", "reaped 100: 0", "start 101")
-	if p := h.sup.proc(1); !slices.Equal(p.env, two.Env) || p.path != two.Path {
-		t.Errorf("started %s with %q, want %s with %q", p.path, p.env, two.Path, two.Env)
-	}
-	h.step(two, nil)
-	h.step(two, nil)
-
-	three := state("canary-pass-2", "canary-key-2")
-	three.Path = "/opt/app/bin/app" // as the new environment's PATH finds it
-	h.step(three, nil)
-	h.step(three, nil)
-	wantEvents(t, h.sup.events()[4:], "signal 101 SIGTERM", "reaped 101: 0", "start 102")
-	if p := h.sup.proc(2); !slices.Equal(p.env, three.Env) || p.path != three.Path {
-		t.Errorf("started %s with %q, want %s with %q", p.path, p.env, three.Path, three.Env)
-	}
-	h.running()
-	if n := h.sup.starts(); n != 3 {
-		t.Errorf("%d starts, want 3: each change restarts once", n)
-	}
-	want := []string{
-		`secretexec: DB_PASS changed (ssm path "/app/prod"): restarting the command (pid 100)`,
-		`secretexec: API_KEY changed (secret "app/json"): restarting the command (pid 101)`,
-	}
-	if got := h.log.lines("info", "warning", "error"); !slices.Equal(got, want) {
-		t.Errorf("log\n%q\nwant\n%q", got, want)
-	}
-	// The process test's patterns, as it matches them on stderr.
-	wantLine(t, h.log, `(?m)^secretexec: DB_PASS changed \(ssm path "/app/prod"\): restarting the command \(pid \d+\)$`)
-	wantLine(t, h.log, `(?m)^secretexec: API_KEY changed \(secret "app/json"\): restarting the command \(pid \d+\)$`)
-	wantLine(t, h.log, `(?m)^secretexec: started the command again \(pid 102\)$`)
-	h.end()
-}
-
-// TestChangesNamedNeverValued: a change is a fetched name's value changed, added or removed,
-// listed by name with its source, sorted; inherited variables and where an unchanged value
-// comes from are not changes.
-func TestChangesNamedNeverValued(t *testing.T) {
-	h := newHarness(t)
-	one := state("canary-pass-1", "canary-key-1")
-	h.run(one)
-
-	same := state("canary-pass-1", "canary-key-1")
-	same.Env[1] = "HOME=/somewhere/else"        // inherited, not fetched
-	same.From["API_KEY"] = `secret "app/other"` // same value, another source
-	h.step(same, nil)
-	if n := h.sup.starts(); n != 1 {
-		t.Fatalf("%d starts, want 1: nothing fetched changed", n)
-	}
-
-	next := State{
-		Env:  []string{"PATH=/usr/bin:/bin", "DB_PASS=canary-pass-2", "ZED=canary-zed", "AB=canary-ab"},
-		Path: "/usr/bin/app",
-		From: map[string]string{"DB_PASS": `ssm path "/app/prod"`, "ZED": `ssm path "/app/prod"`, "AB": "ssm:///app/ab"},
-	}
-	h.step(next, nil)
-	wantLine(t, h.log, `(?m)^secretexec: AB added \(ssm:///app/ab\), API_KEY removed \(secret "app/json"\), DB_PASS changed \(ssm path "/app/prod"\), ZED added \(ssm path "/app/prod"\): restarting the command \(pid 100\)$`)
-	h.end()
-}
-
-// TestNoChange (was TestWatchNoChange's "checks without a change restart nothing"): checks
-// that find what the command has leave it alone and say only, with --verbose, "checked: no
-// change", once a check.
-func TestNoChange(t *testing.T) {
-	h := newHarness(t)
-	one := state("canary-pass-1", "canary-key-1")
-	h.run(one)
-	for range 3 {
-		h.step(state("canary-pass-1", "canary-key-1"), nil)
-	}
-	h.running()
-	wantEvents(t, h.sup.events(), "start 100")
-	if got := h.log.lines("info", "warning", "error"); len(got) > 0 {
-		t.Errorf("said %q, want nothing without --verbose", got)
-	}
-	verbose := h.log.lines("verbose")
-	if len(verbose) != 4 || !strings.HasPrefix(verbose[0], "secretexec: watching 2 sources every 1s; the first check in ") {
-		t.Fatalf("verbose %q", verbose)
-	}
-	for _, line := range verbose[1:] {
-		if line != "secretexec: checked: no change" {
-			t.Errorf("verbose %q, want one %q a check", verbose, "secretexec: checked: no change")
-		}
-	}
-	if got := strings.Count(h.log.text(), "secretexec: checked: no change\n"); got != 3 {
-		t.Errorf("%d no-change lines for 3 checks", got)
-	}
-	if n := h.checks.Load(); n != 3 {
-		t.Errorf("%d checks, want 3", n)
-	}
-	h.end()
-}
-
-// TestFailedChecksKeepTheCommand (was TestWatchFailedChecksKeepTheCommand): failed checks,
-// whatever the cause, leave the command alone, with one warning for the streak naming the
-// cause (as Log.Brief puts it); the first good check says the streak is over and applies the
-// change; a later failure starts a new streak.
-func TestFailedChecksKeepTheCommand(t *testing.T) {
-	h := newHarness(t)
-	one := state("canary-pass-1", "canary-key-1")
-	h.run(one)
-	denied := errors.New(`ssm path "/app/prod": AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/app is not authorized to perform: ssm:GetParametersByPath`)
-	throttled := errors.New(`ssm path "/app/prod": ThrottlingException: Rate exceeded`)
-	h.step(State{}, denied)
-	h.step(State{}, denied)
-	h.step(State{}, throttled)
-	h.step(State{}, throttled)
-	wantEvents(t, h.sup.events(), "start 100") // neither signalled nor replaced
-	h.running()
-	warn := regexp.MustCompile(`(?m)^secretexec: warning: a check of the sources failed; the command \(pid \d+\) keeps running and the next check is in about 1s: ssm path "/app/prod": AccessDeniedException: .*$`)
-	out := h.log.text()
-	if n := len(warn.FindAllString(out, -1)); n != 1 || strings.Count(out, "check of the sources failed") != 1 {
-		t.Errorf("log:\n%s\nwant one warning for the streak, naming the source and the cause", out)
-	}
-	wantLine(t, h.log, `(?m)^secretexec: warning: a check of the sources failed; the command \(pid 100\) keeps running and the next check is in about 1s: `+regexp.QuoteMeta(denied.Error()+hint)+`$`)
-	if got := h.log.lines("verbose")[1:]; len(got) != 3 || got[2] != "secretexec: the check failed again: "+throttled.Error()+hint {
-		t.Errorf("verbose %q, want one line for each failure after the first", got)
-	}
-	if strings.Contains(out, "checked again") {
-		t.Errorf("log:\n%s\nthe streak is not over", out)
-	}
-
-	two := state("canary-pass-2", "canary-key-1")
-	h.step(two, nil)
-	wantLine(t, h.log, `(?m)^secretexec: warning: the sources can be checked again\n`+
-		`secretexec: DB_PASS changed \(ssm path "/app/prod"\): restarting the command \(pid 100\)$`)
-	if !strings.Contains(h.log.text(), "secretexec: warning: the sources can be checked again\n") {
-		t.Errorf("log:\n%s\nwant the end of the streak said", h.log.text())
-	}
-	wantEvents(t, h.sup.events(), "start 100", "signal 100 SIGTERM", "reaped 100: 0", "start 101")
-
-	h.step(two, nil) // no new streak ends on a good check after a good one
-	h.step(State{}, throttled)
-	if n := strings.Count(h.log.text(), "check of the sources failed"); n != 2 {
-		t.Errorf("log:\n%s\nwant a warning for the second streak", h.log.text())
-	}
-	wantLine(t, h.log, `(?m)^secretexec: warning: a check of the sources failed; the command \(pid 101\) keeps running`)
-	if n := strings.Count(h.log.text(), "can be checked again"); n != 1 {
-		t.Errorf("log:\n%s\nwant the end of the first streak said once", h.log.text())
-	}
-	h.end()
-}
-
-// TestStopTimeout (was TestWatchStopTimeout's timing): a command that does not stop on the
-// stop signal gets SIGKILL, to its process group, once the stop timeout has passed on the
-// clock and not before; the new command starts after it has been reaped.
-func TestStopTimeout(t *testing.T) {
-	for _, tc := range []struct {
-		sig     syscall.Signal
-		timeout time.Duration
-		said    string
-	}{
-		{syscall.SIGTERM, stopTimeout, "1.5s of SIGTERM"},
-		{syscall.SIGINT, 30 * time.Second, "30s of SIGINT"},
-	} {
-		t.Run(proc.SignalName(tc.sig), func(t *testing.T) {
-			h := newHarness(t)
-			h.cfg.StopSignal, h.cfg.StopTimeout = tc.sig, tc.timeout
-			h.sup.exitOn = map[syscall.Signal]int{} // it ignores every signal
-			h.run(state("canary-pass-1", "canary-key-1"))
-			h.fire(state("canary-pass-2", "canary-key-1"), nil)
-			tm := h.clock.take(t, "stop", h.isStop)
-			if tm.d != tc.timeout {
-				t.Errorf("stop timer %s, want %s", tm.d, tc.timeout)
-			}
-			h.waitEvent("signal 100 " + proc.SignalName(tc.sig))
-			wantEvents(t, h.sup.events(), "start 100", "signal 100 "+proc.SignalName(tc.sig))
-			if strings.Contains(h.log.text(), "did not stop") {
-				t.Errorf("log:\n%s\nbefore the timeout", h.log.text())
-			}
-			h.clock.fire(tm)
-			h.settle()
-			wantEvents(t, h.sup.events(), "start 100", "signal 100 "+proc.SignalName(tc.sig), "group 100 SIGKILL", "reaped 100: 137", "start 101")
-			wantLine(t, h.log, `(?m)^secretexec: warning: the command \(pid 100\) did not stop within `+tc.said+`: killing it$`)
-			// The process test's pattern.
-			if tc.sig == syscall.SIGTERM {
-				wantLine(t, h.log, `secretexec: warning: the command \(pid \d+\) did not stop within 1.5s of SIGTERM: killing it`)
-			}
-			h.end()
-		})
-	}
-}
-
-// TestStoppedInTime: a command that stops on the stop signal is not killed, and nothing is
-// said about it.
-func TestStoppedInTime(t *testing.T) {
-	h := newHarness(t)
-	h.sup.exitOn = map[syscall.Signal]int{syscall.SIGTERM: 143}
-	h.run(state("canary-pass-1", "canary-key-1"))
-	h.step(state("canary-pass-2", "canary-key-1"), nil)
-	wantEvents(t, h.sup.events(), "start 100", "signal 100 SIGTERM", "reaped 100: 143", "start 101")
-	if strings.Contains(h.log.text(), "did not stop") {
-		t.Errorf("log:\n%s", h.log.text())
-	}
-	h.end()
-}
-
-// TestSignalMidRestart (was TestWatchSignalMidRestart): SIGTERM to secretexec while it stops
-// the command for a restart goes to that command, and no new command starts: Run ends with
-// the old command's status.
-func TestSignalMidRestart(t *testing.T) {
-	h := newHarness(t)
-	h.sup.exitOn = map[syscall.Signal]int{} // it takes its time to stop
-	h.run(state("canary-pass-1", "canary-key-1"))
-	h.fire(state("canary-pass-2", "canary-key-1"), nil)
-	h.clock.take(t, "stop", h.isStop) // the restart is stopping the command
-	h.waitEvent("signal 100 SIGTERM")
-	h.sup.deliver(syscall.SIGTERM)
-	h.waitEvent("forwarded SIGTERM to 100")
-	h.sup.proc(0).exit(0)
-	if st := h.result(); st != 0 {
-		t.Errorf("Run returned %d, want the old command's 0", st)
-	}
-	wantEvents(t, h.sup.events(), "start 100", "signal 100 SIGTERM", "forwarded SIGTERM to 100", "signal 100 SIGTERM", "reaped 100: 0")
-}
-
-// TestSignalAfterReap: a stop signal that arrives after the old command was reaped and before
-// the new one started is not lost: the new command gets it at once, and Run ends with its
-// status. (The new command does start: the supervisor holds the signal until its next Wait.)
-func TestSignalAfterReap(t *testing.T) {
-	h := newHarness(t)
-	h.sup.onReap = func(p *fakeProc) {
-		if p.pid == 100 {
-			h.sup.deliver(syscall.SIGTERM)
-		}
-	}
-	h.run(state("canary-pass-1", "canary-key-1"))
-	h.fire(state("canary-pass-2", "canary-key-1"), nil)
-	h.waitEvent("start 101")
-	if st := h.result(); st != 0 {
-		t.Errorf("Run returned %d, want the new command's 0", st)
-	}
-	wantEvents(t, h.sup.events(), "start 100", "signal 100 SIGTERM", "reaped 100: 0", "start 101", "forwarded SIGTERM to 101", "signal 101 SIGTERM", "reaped 101: 0")
-}
-
-// TestNoRestartAfterStop (was TestWatchNoRestartAfterStop): once a stop signal has gone to the
-// command, changes neither replace nor signal it, even when it ignores the signal: only its
-// exit ends Run, with its status. Other forwarded signals change nothing.
-func TestNoRestartAfterStop(t *testing.T) {
-	for _, sig := range proc.StopSignals {
-		sig := sig.(syscall.Signal)
-		for _, action := range []Action{Restart, Exit, Signal} {
-			t.Run(proc.SignalName(sig)+"/"+actionNames[action], func(t *testing.T) {
-				h := newHarness(t)
-				h.cfg.Action, h.cfg.Signal, h.cfg.Output = action, syscall.SIGUSR2, "/srv/.env.runtime"
-				var commits atomic.Int32
-				h.cfg.Commit = func(context.Context, State) error { commits.Add(1); return nil }
-				h.sup.exitOn = map[syscall.Signal]int{}
-				h.run(state("canary-pass-1", "canary-key-1"))
-				h.step(state("canary-pass-1", "canary-key-1"), nil)
-				h.sup.deliver(sig)
-				h.waitEvent("forwarded " + proc.SignalName(sig) + " to 100")
-				h.step(state("canary-pass-2", "canary-key-1"), nil)
-				h.step(state("canary-pass-3", "canary-key-3"), nil)
-				h.step(State{}, errors.New("denied"))
-				h.running()
-				wantEvents(t, h.sup.events(), "start 100", "forwarded "+proc.SignalName(sig)+" to 100", "signal 100 "+proc.SignalName(sig))
-				if n := commits.Load(); n != 0 {
-					t.Errorf("%d commits after the stop signal", n)
-				}
-				if got := h.log.lines("info", "warning", "error"); len(got) > 0 {
-					t.Errorf("said %q after the stop signal", got)
-				}
-				h.sup.proc(0).exit(137)
-				if st := h.result(); st != 137 {
-					t.Errorf("Run returned %d, want the command's 137", st)
-				}
-			})
-		}
-	}
-	for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGWINCH, syscall.SIGCONT} {
-		t.Run(proc.SignalName(sig), func(t *testing.T) {
-			h := newHarness(t)
-			h.run(state("canary-pass-1", "canary-key-1"))
-			h.sup.deliver(sig)
-			h.waitEvent("forwarded " + proc.SignalName(sig) + " to 100")
-			h.step(state("canary-pass-2", "canary-key-1"), nil)
-			if n := h.sup.starts(); n != 2 {
-				t.Errorf("%d starts, want the change applied after %s", n, proc.SignalName(sig))
-			}
-			h.end()
-		})
-	}
-}
-
-// TestCommandExitEnds (was TestWatchCommandExitEnds): the command's own exit ends Run with its
-// status, without a restart; a check under way is cancelled.
-func TestCommandExitEnds(t *testing.T) {
-	h := newHarness(t)
-	h.run(state("canary-pass-1", "canary-key-1"))
-	h.step(state("canary-pass-1", "canary-key-1"), nil)
-	h.clock.fire(h.pending) // a check begins, and does not end by itself
-	deadline := time.Now().Add(patience)
-	for h.checks.Load() < 2 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Microsecond)
-	}
-	h.sup.proc(0).exit(3)
-	if st := h.result(); st != 3 {
-		t.Errorf("Run returned %d, want the command's 3", st)
-	}
-	wantEvents(t, h.sup.events(), "start 100", "reaped 100: 3")
-	for h.cancelled.Load() < 1 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Microsecond)
-	}
-	if h.cancelled.Load() != 1 {
-		t.Errorf("the check under way when the command exited was not cancelled")
-	}
-}
-
-// TestCommandExitStatus: the status Run returns is the command's, whatever it is.
-func TestCommandExitStatus(t *testing.T) {
-	for _, st := range []int{0, 1, 3, 137, 143} {
-		h := newHarness(t)
-		h.run(state("canary-pass-1", "canary-key-1"))
-		h.sup.proc(0).exit(st)
-		if got := h.result(); got != st {
-			t.Errorf("Run returned %d, want the command's %d", got, st)
-		}
-	}
-}
-
-// TestOnChangeExit (was TestWatchOnChangeExit's logic): a change stops the command and Run
-// returns 75, with no new command; a stop signal that came meanwhile makes it the command's
-// status instead.
-func TestOnChangeExit(t *testing.T) {
-	t.Run("changed", func(t *testing.T) {
-		h := newHarness(t)
-		h.cfg.Action = Exit
-		h.run(state("canary-pass-1", "canary-key-1"))
-		h.fire(state("canary-pass-2", "canary-key-1"), nil)
-		if st := h.result(); st != proc.StatusChanged {
-			t.Errorf("Run returned %d, want %d", st, proc.StatusChanged)
-		}
-		wantEvents(t, h.sup.events(), "start 100", "signal 100 SIGTERM", "reaped 100: 0")
-		wantLine(t, h.log, `(?m)^secretexec: DB_PASS changed \(ssm path "/app/prod"\): stopping the command \(pid \d+\) and exiting with status 75, for a restart with the new values$`)
-	})
-	t.Run("stop signal", func(t *testing.T) {
-		h := newHarness(t)
-		h.cfg.Action = Exit
-		h.sup.exitOn = map[syscall.Signal]int{}
-		h.run(state("canary-pass-1", "canary-key-1"))
-		h.fire(state("canary-pass-2", "canary-key-1"), nil)
-		h.clock.take(t, "stop", h.isStop)
-		h.waitEvent("signal 100 SIGTERM")
-		h.sup.deliver(syscall.SIGINT)
-		h.waitEvent("forwarded SIGINT to 100")
-		h.sup.proc(0).exit(130)
-		if st := h.result(); st != 130 {
-			t.Errorf("Run returned %d, want the command's 130", st)
-		}
-	})
-	t.Run("killed", func(t *testing.T) {
-		h := newHarness(t)
-		h.cfg.Action = Exit
-		h.sup.exitOn = map[syscall.Signal]int{}
-		h.run(state("canary-pass-1", "canary-key-1"))
-		h.fire(state("canary-pass-2", "canary-key-1"), nil)
-		h.clock.fire(h.clock.take(t, "stop", h.isStop))
-		if st := h.result(); st != proc.StatusChanged {
-			t.Errorf("Run returned %d, want %d after the kill", st, proc.StatusChanged)
-		}
-		wantEvents(t, h.sup.events(), "start 100", "signal 100 SIGTERM", "group 100 SIGKILL", "reaped 100: 137")
-	})
-}
-
-// TestOnChangeSignal (was TestWatchOnChangeSignal's logic): a change is committed (the output
-// file rewritten) and then the signal goes to the command, which stays; the change is
-// applied once.
-func TestOnChangeSignal(t *testing.T) {
-	h := newHarness(t)
-	h.cfg.Action, h.cfg.Signal, h.cfg.Output = Signal, syscall.SIGHUP, "/srv/app/.env.runtime"
-	var committed []State
-	h.cfg.Commit = func(ctx context.Context, st State) error {
-		h.sup.record("commit")
-		committed = append(committed, st)
+// TestExitDuringCommitEnds: a command that exits by itself while the change is being
+// committed ends Run with its own status; no restart.
+func TestExitDuringCommitEnds(t *testing.T) {
+	var l *loop
+	l = startLoop(t, Config{Action: Restart, Output: ".env", Commit: func(context.Context, State) error {
+		l.first.exit <- 7
 		return nil
+	}}, state("A=1"))
+	l.check(state("A=2"), nil)
+	if st := l.end(time.Second); st != 7 {
+		t.Errorf("status %d, want the command's 7", st)
 	}
-	h.run(state("canary-pass-1", "canary-key-1"))
-	two := state("canary-pass-2", "canary-key-1")
-	h.step(two, nil)
-	h.step(two, nil)
-	h.running()
-	wantEvents(t, h.sup.events(), "start 100", "commit", "signal 100 SIGHUP")
-	if len(committed) != 1 || !slices.Equal(committed[0].Env, two.Env) {
-		t.Errorf("committed %d states, want the new one once", len(committed))
-	}
-	wantLine(t, h.log, `(?m)^secretexec: DB_PASS changed \(ssm path "/app/prod"\): .*\.env\.runtime rewritten, sending SIGHUP to the command \(pid \d+\)$`)
-	wantLine(t, h.log, `(?m)^secretexec: DB_PASS changed \(ssm path "/app/prod"\): /srv/app/\.env\.runtime rewritten, sending SIGHUP to the command \(pid 100\)$`)
-	h.end()
+	l.want() // neither stopped nor started
 }
 
-// TestCommitFails: a change whose commit (the output file) fails is not applied, is said with
-// the cause, and the next check finds it again.
-func TestCommitFails(t *testing.T) {
-	for _, action := range []Action{Restart, Exit, Signal} {
-		t.Run(actionNames[action], func(t *testing.T) {
-			h := newHarness(t)
-			h.cfg.Action, h.cfg.Signal, h.cfg.Output = action, syscall.SIGHUP, "/srv/app/.env.runtime"
-			fail := errors.New(`--output /srv/app/.env.runtime: no space left on device`)
-			commits := 0
-			h.cfg.Commit = func(ctx context.Context, st State) error {
-				commits++
-				h.sup.record("commit")
-				if commits == 1 {
-					return fail
-				}
+// TestSameEnvironmentNoRestart: a parameter added whose variable the inherited
+// environment keeps (--no-override) changes nothing the command gets: no restart.
+func TestSameEnvironmentNoRestart(t *testing.T) {
+	l := startLoop(t, Config{Action: Restart}, state("A=1", "INHERITED_B=x"))
+	st := state("A=1", "INHERITED_B=x")
+	st.From["INHERITED_B"] = "inherited, kept by --no-override"
+	l.check(st, nil)
+	l.settle()
+	l.want()
+	if l.log.count("verbose", "environment is the same") != 1 {
+		t.Errorf("log: %q", l.log.lines)
+	}
+	l.check(state("A=2", "INHERITED_B=x"), nil)
+	l.want("stop 1", "start 2")
+}
+
+// TestCommitFailureWarnsOncePerStreak: a failing --output rewrite warns once, however many
+// checks find it failing, and once more when it works again.
+func TestCommitFailureWarnsOncePerStreak(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	l := startLoop(t, Config{Action: Signal, Signal: syscall.SIGHUP, Output: ".env", Commit: func(context.Context, State) error {
+		if fail.Load() {
+			return errors.New("cannot write .env")
+		}
+		return nil
+	}}, state("A=1"))
+	for range 4 {
+		l.check(state("A=2"), nil)
+	}
+	l.settle()
+	l.want()
+	if n := l.log.count("warning", "cannot write .env"); n != 1 {
+		t.Errorf("%d warnings for 4 failed rewrites, want 1: %q", n, l.log.lines)
+	}
+	fail.Store(false)
+	l.check(state("A=2"), nil)
+	l.want("signal 1 SIGHUP")
+	if n := l.log.count("warning", "can be written again"); n != 1 {
+		t.Errorf("log: %q", l.log.lines)
+	}
+}
+
+// TestExitStopsWhole: --on-change exit stops the command (whole: Stop) and ends with 75.
+func TestExitStopsWhole(t *testing.T) {
+	l := startLoop(t, Config{Action: Exit}, state("A=1"))
+	l.check(state("A=2"), nil)
+	l.want("stop 1")
+	if st := l.end(time.Second); st != 75 {
+		t.Errorf("status %d, want 75", st)
+	}
+}
+
+// healthLoop is a loop whose health check passes for the environments in good.
+func healthLoop(t *testing.T, startFirst bool, good ...string) *loop {
+	var l *loop
+	l = startLoop(t, Config{Action: Restart, StartFirst: startFirst, HealthCheck: "http://127.0.0.1:8000/health",
+		HealthTimeout: time.Second, HealthEvery: time.Millisecond,
+		Health: func(context.Context) error {
+			procs := l.sv.snapshotProcs()
+			env := procs[len(procs)-1].env
+			if slices.Contains(good, env) {
 				return nil
 			}
-			h.run(state("canary-pass-1", "canary-key-1"))
-			two := state("canary-pass-2", "canary-key-1")
-			h.step(two, nil)
-			wantEvents(t, h.sup.events(), "start 100", "commit")
-			wantLine(t, h.log, `(?m)^secretexec: warning: DB_PASS changed \(ssm path "/app/prod"\); not applied: `+regexp.QuoteMeta(fail.Error()+hint)+`$`)
-			h.fire(two, nil)
-			switch action {
-			case Restart:
-				h.settle()
-				wantEvents(t, h.sup.events(), "start 100", "commit", "commit", "signal 100 SIGTERM", "reaped 100: 0", "start 101")
-				h.end()
-			case Exit:
-				if st := h.result(); st != proc.StatusChanged {
-					t.Errorf("Run returned %d, want %d", st, proc.StatusChanged)
-				}
-				wantEvents(t, h.sup.events(), "start 100", "commit", "commit", "signal 100 SIGTERM", "reaped 100: 0")
-			case Signal:
-				h.settle()
-				wantEvents(t, h.sup.events(), "start 100", "commit", "commit", "signal 100 SIGHUP")
-				h.end()
-			}
-		})
+			return errors.New("HTTP 503")
+		}}, state("A=1"))
+	return l
+}
+
+// TestStartFirstHealthy: start-first with a check that passes: the new command starts,
+// then the old one is stopped, keeping the new one.
+func TestStartFirstHealthy(t *testing.T) {
+	l := healthLoop(t, true, "A=2")
+	l.check(state("A=2"), nil)
+	l.want("start 2 A=2", "stop 1")
+	l.check(state("A=3"), nil) // fails its check
+	l.want("start 3 A=3", "stop 3")
+}
+
+// TestStartFirstUnhealthyKeepsOld: a new command that fails its check is stopped, the old
+// one keeps running, one warning names the variable and the last result (no value), and
+// the same values are not tried again; other values are.
+func TestStartFirstUnhealthyKeepsOld(t *testing.T) {
+	l := healthLoop(t, true, "A=3")
+	l.check(state("A=2"), nil)
+	l.want("start 2 A=2", "stop 2")
+	for range 3 {
+		l.check(state("A=2"), nil)
+	}
+	l.settle()
+	l.want() // not tried again
+	if n := l.log.count("warning", "A changed"); n != 1 || l.log.count("warning", "last check: HTTP 503") != 1 {
+		t.Errorf("log: %q", l.log.lines)
+	}
+	l.check(state("A=3"), nil)
+	l.want("start 3 A=3", "stop 1")
+}
+
+// TestStartFirstNewExits: a new command that exits before passing is not kept; the old
+// one runs on.
+func TestStartFirstNewExits(t *testing.T) {
+	l := healthLoop(t, true)
+	l.sv.onStart = func(p *fakeProc) { p.exit <- 1 }
+	l.check(state("A=2"), nil)
+	l.want("start 2 A=2", "stop 2")
+	if l.log.count("warning", "exited with status 1 before passing") != 1 {
+		t.Errorf("log: %q", l.log.lines)
 	}
 }
 
-// TestStartFails: when the new command cannot start after the old one stopped, the error is
-// reported and Run returns its status.
-func TestStartFails(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want int
-	}{
-		{&proc.ExecError{Path: "/usr/bin/app", Err: syscall.EACCES}, proc.StatusNoExec},
-		{&proc.ExecError{Path: "/usr/bin/app", Err: syscall.ENOENT}, proc.StatusNotFound},
-		{errors.New("proc: something else"), proc.StatusFailure},
-	} {
-		h := newHarness(t)
-		h.sup.startErr = tc.err
-		h.run(state("canary-pass-1", "canary-key-1"))
-		h.fire(state("canary-pass-2", "canary-key-1"), nil)
-		if st := h.result(); st != tc.want || st != proc.Status(tc.err) {
-			t.Errorf("%v: Run returned %d, want %d", tc.err, st, tc.want)
-		}
-		wantEvents(t, h.sup.events(), "start 100", "signal 100 SIGTERM", "reaped 100: 0", "start failed")
-		if got := h.log.lines("error"); !slices.Equal(got, []string{"secretexec: error: " + tc.err.Error()}) {
-			t.Errorf("errors %q, want the start's", got)
-		}
-	}
+// TestPauseOldDuringProbe: with a shared socket, each probe of a start-first restart is made
+// with the old command paused, and it is continued after.
+func TestPauseOldDuringProbe(t *testing.T) {
+	m := startLoop(t, Config{Action: Restart, StartFirst: true, PauseOld: true, HealthCheck: "tcp://127.0.0.1:8000",
+		HealthTimeout: time.Second, HealthEvery: time.Millisecond,
+		Health: func(context.Context) error { return nil }}, state("A=1"))
+	m.check(state("A=2"), nil)
+	m.want("start 2 A=2", "pause 1 true", "pause 1 false", "stop 1")
 }
 
-// TestCheckTimes: the first check comes at Rand's point of the first interval, (0, Every];
-// later ones at [0.9, 1.1]×Every.
-func TestCheckTimes(t *testing.T) {
-	for _, tc := range []struct {
-		name         string
-		rand         func(n int64) int64
-		first, later time.Duration
-		said         string
-	}{
-		{"rand 0", func(int64) int64 { return 0 }, 1, 900 * time.Millisecond, "0s"},
-		{"rand n-1", func(n int64) int64 { return n - 1 }, every, 1100 * time.Millisecond, "1s"},
-		{"rand n/2", func(n int64) int64 { return n / 2 }, every/2 + 1, every, "500ms"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t)
-			var asked []int64
-			h.cfg.Rand = func(n int64) int64 { asked = append(asked, n); return tc.rand(n) }
-			one := state("canary-pass-1", "canary-key-1")
-			h.run(one)
-			tm := h.clock.take(t, "first check", h.isCheck)
-			if tm.d != tc.first {
-				t.Errorf("first check after %s, want %s", tm.d, tc.first)
-			}
-			h.pending = tm
-			for range 3 {
-				h.step(one, nil)
-				if h.pending.d != tc.later {
-					t.Errorf("a check after %s, want %s", h.pending.d, tc.later)
-				}
-			}
-			h.step(state("canary-pass-2", "canary-key-1"), nil) // and after a restart
-			if h.pending.d != tc.later {
-				t.Errorf("a check after %s, want %s", h.pending.d, tc.later)
-			}
-			want := []int64{int64(every), int64(every / 5), int64(every / 5), int64(every / 5), int64(every / 5)}
-			for i := range want[1:] {
-				want[i+1]++ // [0, Every/5] inclusive: Rand's n is one more
-			}
-			if !slices.Equal(asked, want) {
-				t.Errorf("Rand asked for %v, want %v", asked, want)
-			}
-			if got := h.log.lines("verbose")[0]; got != "secretexec: watching 2 sources every 1s; the first check in "+tc.said {
-				t.Errorf("said %q", got)
-			}
-			h.end()
-		})
-	}
-	t.Run("seeded", func(t *testing.T) {
-		h := newHarness(t)
-		one := state("canary-pass-1", "canary-key-1")
-		h.run(one)
-		h.pending = h.clock.take(t, "first check", h.isCheck)
-		if d := h.pending.d; d <= 0 || d > every {
-			t.Errorf("first check after %s, want in (0, %s]", d, every)
-		}
-		for range 200 {
-			h.step(one, nil)
-			if d := h.pending.d; d < every*9/10 || d > every*11/10 {
-				t.Fatalf("a check after %s, want in [0.9, 1.1]×%s", d, every)
-			}
-		}
-		h.end()
-	})
-}
-
-// TestFleetSpread (was TestWatchFleetSpread's property): watchers started together, each with
-// its own random source as each process has, check first at points spread over the first
-// interval and, after one change, restart spread over at least half an interval rather than
-// in step. The root TestWatchFleetSpread checks that processes do get different sources.
-func TestFleetSpread(t *testing.T) {
-	const n, interval = 16, 3 * time.Second
-	for _, changeAt := range []time.Duration{0, 10 * interval / 3, 17 * interval} {
-		var firsts, restarts []time.Duration
-		for i := range n {
-			h := newHarness(t)
-			h.cfg.Every = interval
-			var seed [32]byte
-			seed[0], seed[1] = byte(i), byte(changeAt/time.Second)
-			h.cfg.Rand = rand.New(rand.NewChaCha8(seed)).Int64N
-			one, two := state("canary-pass-1", "canary-key-1"), state("canary-pass-2", "canary-key-1")
-			h.cfg.Check = func(ctx context.Context) (State, error) {
-				if h.clock.Now() >= changeAt {
-					return two, nil
-				}
-				return one, nil
-			}
-			h.run(one)
-			tm := h.clock.take(t, "first check", h.isCheck)
-			firsts = append(firsts, tm.d)
-			for h.sup.starts() < 2 {
-				h.clock.fire(tm)
-				tm = h.clock.take(t, "check", h.isCheck) // the check has been acted on
-			}
-			restarts = append(restarts, h.clock.Now()-changeAt)
-			h.end()
-		}
-		for _, c := range []struct {
-			what string
-			at   []time.Duration
-		}{{"first checks after the start", firsts}, {"restarts after the change", restarts}} {
-			what, at := c.what, c.at
-			spread := slices.Max(at) - slices.Min(at)
-			t.Logf("%d watchers at every %s, a change at %s: %s from %s to %s (spread %s)", n, interval, changeAt, what,
-				slices.Min(at).Round(time.Millisecond), slices.Max(at).Round(time.Millisecond), spread.Round(time.Millisecond))
-			if spread < interval/2 {
-				t.Errorf("%s spread over %s, want about one interval (%s): the watchers check in step", what, spread, interval)
-			}
-			if slices.Max(at) > 11*interval/10 {
-				t.Errorf("%s up to %s after, want within 1.1 intervals", what, slices.Max(at))
-			}
-		}
-	}
+// TestStopFirstUnhealthyStartsOldAgain: stop-first with a check the new command fails:
+// it is stopped and the command starts again with the previous values.
+func TestStopFirstUnhealthyStartsOldAgain(t *testing.T) {
+	l := healthLoop(t, false, "A=1")
+	l.check(state("A=2"), nil)
+	l.want("stop 1", "start 2 A=2", "stop 2", "start 3 A=1")
+	l.check(state("A=2"), nil)
+	l.settle()
+	l.want()
 }

@@ -11,7 +11,7 @@ import (
 
 // TestInitNotDumpable: under --init secretexec is not dumpable, so another process of its
 // own user cannot read its /proc/PID/environ (nor its memory, nor get a core of it), while
-// the command's own /proc/PID/environ stays readable by that user (issue 19). Both run as
+// the command's own /proc/PID/environ stays readable by that user. Both run as
 // nobody (setpriv), since root may read any process.
 func TestInitNotDumpable(t *testing.T) {
 	setpriv, err := exec.LookPath("setpriv")

@@ -13,7 +13,7 @@ import (
 // TestWatchKeepsInheritedIgnores: under --watch, started with SIGHUP and SIGINT ignored
 // (trap "" HUP INT), the first command and every restarted one ignore them (SigIgn in their
 // /proc/PID/status), and a SIGHUP to secretexec is ignored: it neither stops nor restarts
-// the command (issue 19).
+// the command.
 func TestWatchKeepsInheritedIgnores(t *testing.T) {
 	p := newProcEnv(t)
 	p.putParam("/app/prod/DB_PASS", "canary-ignores-pass-1")

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// TestWatchRequiredMissing (issue 20): under --watch, a check after which a required name
+// TestWatchRequiredMissing: under --watch, a check after which a required name
 // would be missing is a failed check: the command keeps running, one warning for the streak
 // names the missing name, and the next good check applies the change.
 func TestWatchRequiredMissing(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 // TestRoleRenewedUnderWatch: under --watch the SDK's credentials cache renews the assumed
 // role's credentials before they expire (here they last 62s, renewed a minute before: after
 // 2s), and every check is signed with the role's current keys, never the base ones.
-// (issue 21)
 func TestRoleRenewedUnderWatch(t *testing.T) {
 	p := newProcEnv(t)
 	const role = "arn:aws:iam::123456789012:role/central-secrets"

@@ -20,7 +20,7 @@ import (
 	"time"
 )
 
-// Rotation that keeps the service up (issue 18), end to end, judged by the process tree
+// Rotation that keeps the service up, end to end, judged by the process tree
 // secretexec leaves: no process the old command started outlives a restart, an
 // --on-change exit, or secretexec's own exit on a stop signal.
 
@@ -158,13 +158,16 @@ func (p *procEnv) familyWatch(args ...string) (cmd *exec.Cmd, marker, log string
 	return cmd, marker, log
 }
 
-// TestRestartStopsWholeCommand: 40 rotations of a wrapper with a background child, a
-// group member that ignores SIGTERM and a setsid grandchild. After each one exactly one
-// generation is alive (3 sleeps, and the shell: a constant process count), none of the
-// previous generation's processes is left, and the new shell started only once they were
-// gone. Before issue 18, each rotation left all three behind.
+var rotations = flag.Int("rotations", 8, "rotations in TestRestartStopsWholeCommand (about 1.3s each; -rotations 40 for the full run)")
+
+// TestRestartStopsWholeCommand: rotations (-rotations; 40 for the full run) of a wrapper
+// with a background child, a group member that ignores SIGTERM and a setsid grandchild.
+// After each one exactly one generation is alive (3 sleeps, and the shell: a constant
+// process count), none of the previous generation's processes is left, and the new shell
+// started only once they were gone. Each rotation waits for a check (--watch is 1s at
+// least), so the suite runs a few and the full 40 run on demand.
 func TestRestartStopsWholeCommand(t *testing.T) {
-	rotations := 40
+	rotations := *rotations
 	if testing.Short() {
 		rotations = 3
 	}
@@ -279,8 +282,7 @@ func TestCommandExitStopsWhatItLeft(t *testing.T) {
 }
 
 // TestSIGHUPKeepsRotating: SIGHUP to secretexec (an operator's reload) goes to the command
-// and rotation goes on: the next change restarts it. Before issue 18 a forwarded SIGHUP
-// counted as a stop and no change was ever applied again.
+// and rotation goes on: the next change restarts it.
 func TestSIGHUPKeepsRotating(t *testing.T) {
 	p := newProcEnv(t)
 	p.putParam("/app/prod/DB_PASS", "canary-hup-keeps-1")
@@ -303,7 +305,7 @@ func TestSIGHUPKeepsRotating(t *testing.T) {
 
 // TestClosedStderrKeepsSupervising: secretexec's stderr is a pipe nobody reads any more
 // (the log collector went away): its next line does not kill it; it keeps rotating the
-// command. Before issue 18 SIGPIPE ended it at the first change and orphaned the command.
+// command.
 func TestClosedStderrKeepsSupervising(t *testing.T) {
 	p := newProcEnv(t)
 	p.putParam("/app/prod/DB_PASS", "canary-epipe-1")
@@ -366,8 +368,8 @@ func TestCommandSIGPIPEDefault(t *testing.T) {
 }
 
 // TestNoOverrideAddedNoRestart: a parameter added whose variable --no-override keeps with
-// the inherited value changes nothing the command gets: it is not restarted. Before issue
-// 18 it was, for nothing. A real change afterwards still restarts it.
+// the inherited value changes nothing the command gets: it is not restarted. A real
+// change afterwards still restarts it.
 func TestNoOverrideAddedNoRestart(t *testing.T) {
 	p := newProcEnv(t)
 	p.putParam("/app/prod/DB_PASS", "canary-keep-1")
@@ -587,9 +589,9 @@ func TestListenHealthZeroRefused(t *testing.T) {
 	}
 }
 
-var gunicornBench = flag.Bool("gunicorn", false, "run TestGunicornRotation: issue 18's measurement with Debian's gunicorn and Flask (about 90s)")
+var gunicornBench = flag.Bool("gunicorn", false, "run TestGunicornRotation: the rotation measurement with Debian's gunicorn and Flask (about 90s)")
 
-// TestGunicornRotation is issue 18's measurement, tried as a user would: a Flask app under
+// TestGunicornRotation is the rotation measurement (bench/README.md), tried as a user would: a Flask app under
 // gunicorn (2 workers) whose / answers a hash of DB_PASS, under about 100 requests a second
 // on loopback (a new connection each), one rotation in the middle of 20s; the failed
 // requests counted, and the time from the change to the first answer with the new value.

@@ -791,7 +791,7 @@ func TestFetchErrorsJoinedInOrder(t *testing.T) {
 }
 
 // One failing source does not wait for a hanging one: the others get a short grace and are
-// cancelled; the cause is reported, and the hanging one named as unfinished (issue 19).
+// cancelled; the cause is reported, and the hanging one named as unfinished.
 func TestFetchFailFastWithAHangingSource(t *testing.T) {
 	ssmFake := &fakeSSM{byPath: func(ctx context.Context, _ *ssm.GetParametersByPathInput) (*ssm.GetParametersByPathOutput, error) {
 		select {

@@ -616,7 +616,7 @@ func distance(a, b string) int {
 
 func validLogFormat(v string) bool { return v == "text" || v == "json" }
 
-// checkScale checks the flags of issue 21: --log-format, and the role flags.
+// checkScale checks --log-format and the role flags.
 func (c *config) checkScale() error {
 	if !validLogFormat(c.logFormat) {
 		return usagef("use --log-format text or --log-format json", "unknown log format %q", c.logFormat)

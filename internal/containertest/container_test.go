@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -46,6 +48,11 @@ var (
 	watchCanaries = map[string]string{
 		"before": "canary-ct-watch-before-71c2",
 		"after":  "canary-ct-watch-after-e0d4",
+	}
+	// listenCanaries are the two values of the parameter the --listen test rotates.
+	listenCanaries = map[string]string{
+		"before": "canary-ct-listen-before-5e11",
+		"after":  "canary-ct-listen-after-9a07",
 	}
 )
 
@@ -86,6 +93,7 @@ func TestContainer(t *testing.T) {
 	t.Run("init", h.testInit)
 	t.Run("tls", h.testTLS)
 	t.Run("watch", func(t *testing.T) { h.testWatch(t, srv) })
+	t.Run("listen", func(t *testing.T) { h.testListen(t, srv) })
 	t.Logf("container tests took %v", time.Since(start).Round(time.Millisecond))
 }
 
@@ -172,7 +180,7 @@ func podman(t *testing.T, timeout time.Duration, args ...string) result {
 
 func noCanary(t *testing.T, out string) {
 	t.Helper()
-	for _, m := range []map[string]string{ssmCanaries, smCanaries, watchCanaries} {
+	for _, m := range []map[string]string{ssmCanaries, smCanaries, watchCanaries, listenCanaries} {
 		for name, v := range m {
 			if strings.Contains(out, v) {
 				t.Errorf("the value of %s appears in the output", name)
@@ -509,5 +517,152 @@ func (h *harness) testWatch(t *testing.T, srv *awstest.Server) {
 	w := podman(t, 30*time.Second, "wait", id)
 	if code := strings.TrimSpace(w.stdout); code != "0" {
 		t.Errorf("container exit %s, want the probe's 0", code)
+	}
+}
+
+// testListen: secretexec as PID 1 with --listen and --health-check (start-first), an app that
+// serves on the passed socket and leaves a child running, and one rotation under a steady
+// client: no request fails, the client sees the new value, PID 1 is still secretexec, and of
+// the old generation nothing is left (the new server and its child are the only probes).
+func (h *harness) testListen(t *testing.T, srv *awstest.Server) {
+	const path = "/auraxis/listen"
+	ctx := context.Background()
+	if err := srv.PutParameter(ctx, path+"/DB_PASS", listenCanaries["before"], true); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // secretexec binds it, in the container (host network)
+	flags := append(h.awsEnv(h.url), "-e", "SECRETEXEC_SSM_PATH="+path, "-e", "SECRETEXEC_WATCH=1s",
+		"-e", "SECRETEXEC_LISTEN=tcp://"+addr, "-e", "SECRETEXEC_HEALTH_CHECK=http://"+addr+"/health")
+	args := append(append(append([]string{"run", "-d"}, runFlags...), flags...), h.image, "/probe", "-serve", "DB_PASS")
+	r := podman(t, 30*time.Second, args...)
+	if r.code != 0 {
+		t.Fatalf("podman run -d: exit %d\n%s", r.code, r.stderr)
+	}
+	id := strings.TrimSpace(r.stdout)
+	t.Cleanup(func() { podman(t, 30*time.Second, "rm", "-f", id) })
+
+	// The client: one request every 20 ms, bounded in count and time, until told to stop.
+	client := &http.Client{Timeout: 5 * time.Second}
+	type answer struct {
+		body string
+		err  error
+	}
+	answers := make(chan answer, 4096)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 2000; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			resp, err := client.Get("http://" + addr + "/")
+			a := answer{err: err}
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				a.body = string(b)
+				if resp.StatusCode != http.StatusOK {
+					a.err = fmt.Errorf("HTTP %d", resp.StatusCode)
+				}
+			}
+			answers <- a
+		}
+	}()
+	// Until the first answer, connections may be refused: the container is starting.
+	var failed, total int
+	var oldPid string
+	served := func(want string, within time.Duration) {
+		t.Helper()
+		deadline := time.After(within)
+		for {
+			select {
+			case a := <-answers:
+				if oldPid == "" && a.err != nil {
+					continue // before the first start
+				}
+				total++
+				if a.err != nil {
+					failed++
+					t.Logf("request failed: %v", a.err)
+					continue
+				}
+				if oldPid == "" {
+					oldPid = strings.TrimPrefix(strings.Fields(a.body)[0], "pid=")
+				}
+				if strings.Contains(a.body, "env.DB_PASS="+hashOf(want)) {
+					return
+				}
+			case <-deadline:
+				l := podman(t, 10*time.Second, "logs", id)
+				t.Fatalf("no answer with the value %q within %s\nstdout:\n%s\nstderr:\n%s", want, within, l.stdout, l.stderr)
+			}
+		}
+	}
+	served(listenCanaries["before"], 20*time.Second)
+	if err := srv.PutParameter(ctx, path+"/DB_PASS", listenCanaries["after"], true); err != nil {
+		t.Fatal(err)
+	}
+	served(listenCanaries["after"], 20*time.Second)
+	time.Sleep(time.Second) // the old generation stops once the new one has passed
+	close(stop)
+	<-done
+	for len(answers) > 0 {
+		if a := <-answers; a.err != nil {
+			failed++
+		}
+		total++
+	}
+	t.Logf("%d requests across the rotation, %d failed", total, failed)
+	if failed != 0 {
+		t.Errorf("%d of %d requests failed across a start-first rotation on the kept socket", failed, total)
+	}
+
+	ps := podman(t, 10*time.Second, "exec", id, "/probe", "-ps")
+	if ps.code != 0 {
+		t.Fatalf("podman exec /probe -ps: exit %d\n%s", ps.code, ps.stderr)
+	}
+	var probes []string
+	pid1 := ""
+	for _, line := range strings.Split(strings.TrimSpace(ps.stdout), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		pid, comm := strings.TrimPrefix(f[0], "proc="), strings.TrimPrefix(f[2], "comm=")
+		switch {
+		case pid == "1":
+			pid1 = comm
+		case comm == "probe":
+			probes = append(probes, pid)
+		}
+		if pid == oldPid {
+			t.Errorf("the old server (pid %s) is still running: %s", oldPid, line)
+		}
+	}
+	if pid1 != "secretexec" {
+		t.Errorf("PID 1 is %q, want secretexec\n%s", pid1, ps.stdout)
+	}
+	if len(probes) != 2 {
+		t.Errorf("%d probe processes (%v), want the new server and its child only\n%s", len(probes), probes, ps.stdout)
+	}
+	logs := podman(t, 10*time.Second, "logs", id)
+	noCanary(t, logs.stderr)
+	if !strings.Contains(logs.stderr, "DB_PASS changed") {
+		t.Errorf("stderr:\n%s", logs.stderr)
+	}
+	if k := podman(t, 10*time.Second, "kill", "--signal", "TERM", id); k.code != 0 {
+		t.Fatalf("podman kill: exit %d\n%s", k.code, k.stderr)
+	}
+	w := podman(t, 30*time.Second, "wait", id)
+	if code := strings.TrimSpace(w.stdout); code != "0" {
+		t.Errorf("container exit %s, want the server's 0", code)
 	}
 }

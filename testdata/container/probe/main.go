@@ -7,10 +7,13 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -32,17 +35,26 @@ func run(args []string) int {
 	exitCode := fs.Int("exit", 0, "exit with this status")
 	waitTerm := fs.Int("wait-term", -1, "if >= 0: print ready=1, wait for SIGTERM, exit with this status")
 	orphan := fs.Bool("orphan", false, "make an orphaned grandchild that exits quickly, then report whether it was reaped")
-	mode := fs.String("mode", "", "internal: spawner|grandchild (re-exec for -orphan)")
+	mode := fs.String("mode", "", "internal: spawner|grandchild (re-exec for -orphan), sleeper (for -serve)")
+	serveVar := fs.String("serve", "", "serve HTTP on the socket-activation fd 3: GET / answers pid and VAR's hash, GET /health 200; leaves a sleeping child")
+	ps := fs.Bool("ps", false, "print one line per process: proc=PID ppid=PPID comm=COMM")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 
-	switch *mode {
-	case "spawner":
+	switch {
+	case *mode == "spawner":
 		return spawner()
-	case "grandchild":
+	case *mode == "grandchild":
 		time.Sleep(200 * time.Millisecond)
 		return 0
+	case *mode == "sleeper":
+		time.Sleep(time.Hour)
+		return 0
+	case *ps:
+		return listProcs()
+	case *serveVar != "":
+		return serve(*serveVar)
 	}
 
 	// Register before announcing readiness so no early TERM kills us by default action.
@@ -147,6 +159,67 @@ func procField(pid int, key string) string {
 		}
 	}
 	return ""
+}
+
+// serve is an app started with systemd's socket-activation protocol, as gunicorn is under
+// secretexec --listen: it refuses to run unless LISTEN_PID is its own pid, serves on fd 3,
+// and starts a child that sleeps, which a restart must stop with it. On SIGTERM it stops
+// accepting, finishes what is in flight and exits 0.
+func serve(name string) int {
+	if os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) || os.Getenv("LISTEN_FDS") != "1" {
+		fmt.Fprintf(os.Stderr, "probe: bad activation: LISTEN_PID=%q LISTEN_FDS=%q, pid %d\n", os.Getenv("LISTEN_PID"), os.Getenv("LISTEN_FDS"), os.Getpid())
+		return 3
+	}
+	l, err := net.FileListener(os.NewFile(3, "listen"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "probe:", err)
+		return 4
+	}
+	self, err := os.Executable()
+	if err != nil {
+		self = os.Args[0]
+	}
+	if err := exec.Command(self, "-mode=sleeper").Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "probe:", err)
+		return 5
+	}
+	v := os.Getenv(name)
+	sum := sha256.Sum256([]byte(v))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "pid=%d env.%s=sha256:%s len=%d\n", os.Getpid(), name, hex.EncodeToString(sum[:])[:12], len(v))
+	})
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {})
+	srv := &http.Server{Handler: mux}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		os.Exit(0)
+	}()
+	fmt.Printf("serving=1 pid=%d\n", os.Getpid())
+	srv.Serve(l)
+	select {} // Shutdown's goroutine exits
+}
+
+// listProcs prints every process of the container (its /proc).
+func listProcs() int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "probe:", err)
+		return 1
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		fmt.Printf("proc=%d ppid=%s comm=%s\n", pid, procField(pid, "PPid"), comm(pid))
+	}
+	return 0
 }
 
 func comm(pid int) string {

@@ -552,8 +552,28 @@ func TestListenHealthZeroRefused(t *testing.T) {
 	}
 	// Connections made before the first command accepts wait in the backlog: none fails.
 	waitFor("answer with the first value", 10*time.Second, func() bool { return ld.served(hash("canary-listen-1")) > 20 })
+	// A slow request (the server answers /slow after 3s) in flight across the rotation: the
+	// old command, stopped only once the new one has passed its check, finishes it.
+	slow := make(chan error, 1)
+	go func() {
+		c := &http.Client{Timeout: 15 * time.Second}
+		resp, err := c.Get("http://" + addr + "/slow")
+		if err == nil {
+			var b []byte
+			b, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err == nil && (resp.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(" slow"))) {
+				err = fmt.Errorf("HTTP %d %q", resp.StatusCode, b)
+			}
+		}
+		slow <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // in flight before the change
 	p.putParam("/app/prod/DB_PASS", "canary-listen-2")
 	waitFor("answer with the second value", 10*time.Second, func() bool { return ld.served(hash("canary-listen-2")) > 20 })
+	if err := <-slow; err != nil {
+		t.Errorf("the slow request in flight across the rotation failed: %v", err)
+	}
 	p.putParam("/app/prod/DB_PASS", "bad-canary-listen-3")
 	waitFor("refused start", 10*time.Second, func() bool { b, _ := os.ReadFile(log); return bytes.Contains(b, []byte("refused pid=")) })
 	before := ld.served(hash("canary-listen-2"))

@@ -376,6 +376,7 @@ func (w *watcher) startFirst(ctx context.Context, st State, sum [sha256.Size]byt
 	if err != nil {
 		w.c.Log.Warnf("%s: the new command could not start: %s; the command (pid %d) keeps running with the previous values", changed, w.c.Log.Brief(err), logattr.PID(old.Pid()))
 		w.rejected = sum
+		w.snap, w.env = newSnapshot(w.cur), envSum(w.cur) // what still runs
 		return 0, false
 	}
 	w.c.Log.Verbosef("started the new command (pid %d) beside the old one (pid %d)", child.Pid(), old.Pid())

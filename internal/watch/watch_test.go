@@ -511,3 +511,20 @@ func TestStopFirstUnhealthyStartsOldAgain(t *testing.T) {
 	l.settle()
 	l.want()
 }
+
+// TestStartFirstStartFailsKeepsOldValues: a new command that cannot start leaves the loop
+// knowing that the old values run: sources going back to them change nothing.
+func TestStartFirstStartFailsKeepsOldValues(t *testing.T) {
+	l := healthLoop(t, true, "A=2")
+	l.sv.startErr = errors.New("exec format error")
+	l.check(state("A=2"), nil)
+	l.settle()
+	l.want()
+	if l.log.count("warning", "the new command could not start") != 1 {
+		t.Errorf("log: %q", l.log.lines)
+	}
+	l.sv.startErr = nil
+	l.check(state("A=1"), nil) // what runs
+	l.settle()
+	l.want()
+}

@@ -349,11 +349,12 @@ func (w *watcher) stopFirst(ctx context.Context, st State, sum [sha256.Size]byte
 		w.cur = st
 		return 0, false
 	default:
-		w.stop()
+		res.status = w.stop() // the status secretexec ends with if a stop signal comes now
 		w.reject(sum, changed, res, 0)
 	}
 	// Back to the values that worked.
-	if _, stop := w.pending(); stop {
+	rest, stop := w.pending()
+	if stop {
 		return res.status, true
 	}
 	old, err := w.sv.Start(w.cur.Path, w.cur.Env)
@@ -363,6 +364,10 @@ func (w *watcher) stopFirst(ctx context.Context, st State, sum [sha256.Size]byte
 	}
 	w.child = old
 	w.c.Log.Infof("started the command again with the previous values (pid %d)", logattr.PID(old.Pid()))
+	for _, sig := range rest {
+		// Signals for the command that came while none ran: the restarted one gets them.
+		_ = w.child.Signal(sig)
+	}
 	return 0, false
 }
 

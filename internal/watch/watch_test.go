@@ -528,3 +528,17 @@ func TestStartFirstStartFailsKeepsOldValues(t *testing.T) {
 	l.settle()
 	l.want()
 }
+
+// TestStopFirstUnhealthyPassesPendingSignals: a signal for the command that comes while the
+// rejected new command is being stopped goes to the command started again with the old
+// values, not nowhere.
+func TestStopFirstUnhealthyPassesPendingSignals(t *testing.T) {
+	l := healthLoop(t, false, "A=1")
+	l.sv.onStart = func(p *fakeProc) {
+		if p.env == "A=2" {
+			l.sv.pending = []syscall.Signal{syscall.SIGHUP} // arrives while it is checked
+		}
+	}
+	l.check(state("A=2"), nil)
+	l.want("stop 1", "start 2 A=2", "stop 2", "start 3 A=1", "signal 3 SIGHUP")
+}

@@ -158,7 +158,7 @@ func (p *procEnv) familyWatch(args ...string) (cmd *exec.Cmd, marker, log string
 	return cmd, marker, log
 }
 
-var rotations = flag.Int("rotations", 8, "rotations in TestRestartStopsWholeCommand (about 1.3s each; -rotations 40 for the full run)")
+var rotations = flag.Int("rotations", 4, "rotations in TestRestartStopsWholeCommand (about 1.3s each; -rotations 40 for the full run)")
 
 // TestRestartStopsWholeCommand: rotations (-rotations; 40 for the full run) of a wrapper
 // with a background child, a group member that ignores SIGTERM and a setsid grandchild.

@@ -158,7 +158,7 @@ func (p *procEnv) familyWatch(args ...string) (cmd *exec.Cmd, marker, log string
 	return cmd, marker, log
 }
 
-var rotations = flag.Int("rotations", 4, "rotations in TestRestartStopsWholeCommand (about 1.3s each; -rotations 40 for the full run)")
+var rotations = flag.Int("rotations", 3, "rotations in TestRestartStopsWholeCommand (about 1.3s each; -rotations 40 for the full run)")
 
 // TestRestartStopsWholeCommand: rotations (-rotations; 40 for the full run) of a wrapper
 // with a background child, a group member that ignores SIGTERM and a setsid grandchild.
@@ -577,7 +577,7 @@ func TestListenHealthZeroRefused(t *testing.T) {
 	p.putParam("/app/prod/DB_PASS", "bad-canary-listen-3")
 	waitFor("refused start", 10*time.Second, func() bool { b, _ := os.ReadFile(log); return bytes.Contains(b, []byte("refused pid=")) })
 	before := ld.served(hash("canary-listen-2"))
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(600 * time.Millisecond) // the old command goes on serving
 	ld.end()
 	if after := ld.served(hash("canary-listen-2")); after <= before {
 		t.Errorf("the old command stopped serving after the refused rotation")

@@ -723,3 +723,92 @@ def health():
 		})
 	}
 }
+
+var fleetListen = flag.Bool("fleet-listen", false, "run TestFleetListenRotation: 10 watchers at --watch 5s with --listen and start-first, one rotation under load (about 20s)")
+
+// TestFleetListenRotation (opt-in, -fleet-listen): ten services started together, each
+// secretexec --watch 5s with --listen and --health-check (start-first) in front of its own
+// server, each under its own client load; one change to the parameter they share. Every
+// service comes to serve the new value, and no request to any of them fails at any moment:
+// a fleet's rotation spreads over the interval and none is down meanwhile. (Processes
+// rather than containers: the socket, the order and the check are the same.)
+func TestFleetListenRotation(t *testing.T) {
+	if !*fleetListen {
+		t.Skip("opt-in: go test -run TestFleetListenRotation -fleet-listen -v .")
+	}
+	const n = 10
+	p := newProcEnv(t)
+	p.putParam("/app/prod/DB_PASS", "canary-fleet-listen-1")
+	hash := func(v string) string { sum := sha256.Sum256([]byte(v)); return fmt.Sprintf("DB_PASS=%x", sum[:6]) }
+	var loads []*load
+	for i := range n {
+		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		cmd, _, _ := p.command("--watch", "5s", "--listen", "tcp://"+addr, "--health-check", "http://"+addr+"/health",
+			"--ssm-path", "/app/prod", "--", "httpserve", "-var", "DB_PASS", "-log", filepath.Join(p.dir, fmt.Sprintf("serve-%d.log", i)), "-delay", "200ms")
+		cmd.WaitDelay = 5 * time.Second
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+		})
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("nothing listens on %s", addr)
+			}
+		}
+		loads = append(loads, startLoad("http://"+addr+"/", 2, 20*time.Millisecond))
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		all := true
+		for _, ld := range loads {
+			all = all && ld.served(hash("canary-fleet-listen-1")) > 5
+		}
+		if all {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not every service answered with the first value")
+		}
+	}
+	p.putParam("/app/prod/DB_PASS", "canary-fleet-listen-2")
+	changed := time.Now()
+	at := make([]time.Duration, n)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		left := 0
+		for i, ld := range loads {
+			if at[i] == 0 && ld.served(hash("canary-fleet-listen-2")) > 0 {
+				at[i] = time.Since(changed)
+			}
+			if at[i] == 0 {
+				left++
+			}
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d services never served the new value", left, n)
+		}
+	}
+	time.Sleep(time.Second) // the last old generations stop
+	total, failed := 0, 0
+	for i, ld := range loads {
+		ld.end()
+		ld.mu.Lock()
+		total += ld.ok + len(ld.failed)
+		failed += len(ld.failed)
+		if len(ld.failed) > 0 {
+			t.Errorf("service %d: %d requests failed: %v", i, len(ld.failed), ld.failed[:min(3, len(ld.failed))])
+		}
+		ld.mu.Unlock()
+	}
+	slices.Sort(at)
+	t.Logf("%d services, one rotation: new value served from %s to %s after the change; %d requests, %d failed",
+		n, at[0].Round(10*time.Millisecond), at[n-1].Round(10*time.Millisecond), total, failed)
+}

@@ -24,10 +24,6 @@ func ignoredAtStart() []os.Signal {
 	return ign
 }
 
-// InheritedIgnores returns the signals secretexec keeps ignored, for itself and for the
-// command, because it was started with them ignored.
-func InheritedIgnores() []os.Signal { return slices.Clone(inheritedIgnores) }
-
 // withoutIgnored is sigs less the inherited ignores. Those are never caught: their
 // disposition stays SIG_IGN, which a child inherits across fork and exec, so that a
 // supervised command (and every restarted one) ignores them as an exec'd one does, and a

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,6 +118,37 @@ func (p *procEnv) checkCanaries() {
 	for _, o := range p.outputs {
 		for _, n := range p.canaries.leaked(o.Bytes()) {
 			p.t.Errorf("a seeded secret value (%d bytes) appears in a process's stderr", n)
+		}
+	}
+}
+
+// start starts cmd (from p.command) in the background of the test: a command it left behind
+// holding the pipes does not hang Wait, and one still running when the test ends (a test
+// that failed early) is killed.
+func (p *procEnv) start(cmd *exec.Cmd) {
+	p.t.Helper()
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+}
+
+// waitListening waits until something accepts connections on addr.
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on %s", addr)
 		}
 	}
 }

@@ -142,19 +142,12 @@ func (p *procEnv) familyWatch(args ...string) (cmd *exec.Cmd, marker, log string
 	marker = fmt.Sprintf("%d.%d", 1000+os.Getpid()%1000, time.Now().UnixNano()%1000000)
 	log = filepath.Join(p.dir, "family.log")
 	cmd, _, _ = p.command(append(args, append([]string{"--"}, family(marker, log)...)...)...)
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		p.t.Fatal(err)
-	}
-	p.t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
+	p.t.Cleanup(func() { // after p.start's: the command's processes, whatever secretexec left
 		for _, pid := range marked(marker) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
+	p.start(cmd)
 	return cmd, marker, log
 }
 
@@ -376,16 +369,7 @@ func TestNoOverrideAddedNoRestart(t *testing.T) {
 	log := recorderLog(filepath.Join(p.dir, "recorder.log"))
 	cmd, _, _ := p.command("--verbose", "--watch", "1s", "--no-override", "--ssm-path", "/app/prod", "--", "recorder", "-log", string(log), "-var", "DB_PASS", "-var", "DB_USER")
 	cmd.Env = append(cmd.Env, "DB_USER=inherited-user")
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
+	p.start(cmd)
 	log.waitStarts(t, 1, 10*time.Second)
 	p.putParam("/app/prod/DB_USER", "canary-keep-user")
 	calls := p.srv.Calls("GetParametersByPath")
@@ -518,28 +502,11 @@ func TestListenHealthZeroRefused(t *testing.T) {
 	log := filepath.Join(p.dir, "serve.log")
 	cmd, _, _ := p.command("--verbose", "--watch", "1s", "--listen", "tcp://"+addr, "--health-check", "http://"+addr+"/health",
 		"--health-timeout", "5s", "--ssm-path", "/app/prod", "--", "httpserve", "-var", "DB_PASS", "-log", log, "-delay", "200ms")
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
+	p.start(cmd)
 	hash := func(v string) string { sum := sha256.Sum256([]byte(v)); return fmt.Sprintf("DB_PASS=%x", sum[:6]) }
 	// The load starts once secretexec has bound the socket: from then on a connection
 	// waits in the backlog until a command accepts it.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing listens on %s", addr)
-		}
-	}
+	waitListening(t, addr)
 	ld := startLoad("http://"+addr+"/", 4, 10*time.Millisecond)
 	waitFor := func(what string, d time.Duration, ok func() bool) {
 		t.Helper()
@@ -753,15 +720,7 @@ func TestFleetListenRotation(t *testing.T) {
 			cmd.Process.Signal(syscall.SIGTERM)
 			cmd.Wait()
 		})
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-			if c, err := net.Dial("tcp", addr); err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("nothing listens on %s", addr)
-			}
-		}
+		waitListening(t, addr)
 		loads = append(loads, startLoad("http://"+addr+"/", 2, 20*time.Millisecond))
 	}
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {

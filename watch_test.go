@@ -97,16 +97,7 @@ func (p *procEnv) watching(args []string, rec ...string) (*exec.Cmd, recorderLog
 	p.t.Helper()
 	log := recorderLog(filepath.Join(p.dir, fmt.Sprintf("recorder-%d.log", time.Now().UnixNano())))
 	cmd, _, _ := p.command(append(args, append([]string{"--", "recorder", "-log", string(log)}, rec...)...)...)
-	cmd.WaitDelay = 5 * time.Second // a command left behind holds the pipes
-	if err := cmd.Start(); err != nil {
-		p.t.Fatal(err)
-	}
-	p.t.Cleanup(func() {
-		if cmd.ProcessState == nil { // a test that failed early: stop it
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
+	p.start(cmd)
 	return cmd, log
 }
 

@@ -252,8 +252,9 @@ func (s *Supervisor) Pending() []syscall.Signal {
 // group, SIGKILL to all that is left after the stop timeout; a process of c's that is still
 // there once c has exited (re-parented to this process) is stopped the same way before Stop
 // returns. The commands in keep, their process groups and their descendants are left alone
-// (the new command, during a start-first restart). Signals that arrive while c runs are
-// forwarded to it; later ones wait for Pending. killed says SIGKILL was needed.
+// (the new command, during a start-first restart). Signals that arrive meanwhile are
+// forwarded to the first command in keep, the one that stays, or without keep to c while it
+// runs; later ones wait for Pending. killed says SIGKILL was needed.
 func (s *Supervisor) Stop(c *Child, keep ...*Child) (status int, killed bool) {
 	killed = s.stopTree(c, keep)
 	s.tty.reclaim(c.pid, s.pgrp)
@@ -301,13 +302,14 @@ func (s *Supervisor) stopTree(c *Child, keep []*Child) (killed bool) {
 			}
 			sent[st.pid] = true
 		}
+		to := forwardTo(c, keep)
 		sigs := s.sigs
-		if c == nil || c.done {
+		if to == nil {
 			sigs = nil // no command to pass them to: they wait for Pending
 		}
 		select {
 		case got := <-sigs:
-			s.forward(c, got.(syscall.Signal))
+			s.forward(to, got.(syscall.Signal))
 		case <-s.chld:
 		case <-tick.C:
 		case <-timer.C:
@@ -323,6 +325,22 @@ func (s *Supervisor) stopTree(c *Child, keep []*Child) (killed bool) {
 			}
 		}
 	}
+}
+
+// forwardTo is the command a signal that arrives during a stop of c goes to: the first
+// command in keep, which stays (the new command of a start-first restart, or the old one
+// while a rejected new one is stopped), while it runs; else c while it runs; else none.
+// A signal passed on to c, which is going, would be lost to the command that stays.
+func forwardTo(c *Child, keep []*Child) *Child {
+	switch {
+	case len(keep) > 0:
+		if !keep[0].done {
+			return keep[0]
+		}
+	case c != nil && !c.done:
+		return c
+	}
+	return nil
 }
 
 // Pause stops (SIGSTOP) or, with pause false, continues (SIGCONT) c's whole tree, but the

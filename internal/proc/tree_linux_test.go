@@ -113,3 +113,34 @@ func TestStopLeft(t *testing.T) {
 		t.Errorf("%d processes left: %v", len(left), left)
 	}
 }
+
+// TestSignalDuringStopGoesToKept: a signal that arrives while the old command of a
+// start-first restart is being stopped goes to the new one, which stays, not to the old
+// one, which is going.
+func TestSignalDuringStopGoesToKept(t *testing.T) {
+	s := New()
+	defer s.Close()
+	s.StopTimeout = 5 * time.Second
+	dir := t.TempDir()
+	old := startSh(t, s, `trap 'sleep 0.5; exit 0' TERM; while :; do sleep 0.05; done`, 2)
+	ready := dir + "/ready"
+	keep := startSh(t, s, `trap 'exit 45' USR1; : > `+ready+`; while :; do sleep 0.05; done`, 4)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the new command did not start")
+		}
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond) // while the old one runs its TERM trap
+		_ = unix.Kill(os.Getpid(), unix.SIGUSR1)
+	}()
+	s.Stop(old, keep)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if status, err := s.Wait(ctx, keep); err != nil || status != 45 {
+		t.Errorf("the new command: status %d, %v; want 45 from the SIGUSR1 sent during the stop", status, err)
+	}
+}

@@ -36,7 +36,8 @@ type Supervisor interface {
 	Exited(p Process) (status int, exited bool)
 	// Stop stops p and every process it started (the stop signal, SIGKILL after the stop
 	// timeout) and returns p's status once none of them is left; the processes of the
-	// commands in keep are left alone. Signals meanwhile are forwarded to p while it runs.
+	// commands in keep are left alone. Signals meanwhile are forwarded to keep's first
+	// command, the one that stays, or without keep to p while it runs.
 	// killed says SIGKILL was needed.
 	Stop(p Process, keep ...Process) (status int, killed bool)
 	// Pause stops (SIGSTOP) or continues p's whole tree but keep's; false when it cannot

@@ -64,11 +64,13 @@ func ParseNames(data string) ([]string, error) {
 	return names, nil
 }
 
-// closes reports whether s holds the closing quote q: for ", one not escaped by \.
+// closes reports whether s holds the closing quote q, one not escaped by \: compose-go's
+// dotenv parser skips an escaped quote inside single quotes too (\'), so a value such as
+// 'it\'s' does not end at its second quote.
 func closes(s string, q byte) bool {
 	for i := 0; i < len(s); i++ {
 		switch {
-		case s[i] == '\\' && q == '"':
+		case s[i] == '\\':
 			i++
 		case s[i] == q:
 			return true

@@ -89,3 +89,23 @@ func FuzzParseNames(f *testing.F) {
 		}
 	})
 }
+
+// A single-quoted value may hold an escaped quote (\'), as compose-go's dotenv parser reads
+// it: the value's next lines are still the value, never names (a names error or a missing
+// name would print them).
+func TestParseNamesEscapedSingleQuote(t *testing.T) {
+	for _, tt := range []struct {
+		file string
+		want []string
+	}{
+		{"PASS='it\\'s\nhunter2canary\n'\nNEXT=1\n", []string{"PASS", "NEXT"}},
+		// Read as names before, the value's second line was then a required name.
+		{"PASS='x\\'\nhunter2canary\nKEY='\nNEXT='v'\n", []string{"PASS", "NEXT"}},
+		{"PASS='x\\\\'\nNEXT=1\n", []string{"PASS", "NEXT"}}, // \\ then the closing quote
+	} {
+		got, err := ParseNames(tt.file)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("ParseNames(%q) = %q, %v; want %q", tt.file, got, err, tt.want)
+		}
+	}
+}

@@ -90,11 +90,6 @@ func loadTask(c *config, args, environ []string) (*config, []string, error) {
 	return c2, environ, nil
 }
 
-// flagTwin is the SECRETEXEC_* twin of a flag.
-func flagTwin(flag string) string {
-	return envPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
-}
-
 // overlay sets each NAME=VALUE of kvs in environ, which holds each name once, in place or
 // at the end.
 func overlay(environ, kvs []string) []string {

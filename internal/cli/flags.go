@@ -228,6 +228,11 @@ func parseSignal(v string) (syscall.Signal, error) {
 	return 0, fmt.Errorf("unknown signal %q", v)
 }
 
+// flagTwin is the SECRETEXEC_* twin of a flag.
+func flagTwin(flag string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
 // noTwin lists flags that have no SECRETEXEC_* twin: a variable must not be able to turn
 // the entrypoint into a help or version printer.
 var noTwin = map[string]bool{"help": true, "h": true, "version": true}
@@ -295,12 +300,18 @@ func parseConfig(args, environ []string) (*config, error) {
 // command line). environ then holds the task definition's environment too.
 func parseConfigTask(pre, args, environ []string, t *taskRun) (*config, error) {
 	c := &config{task: t, logFormat: "text"}
+	// One pass over the environment (each name once: env.Unique) for the SECRETEXEC_*
+	// variables.
+	twins := map[string]string{}
+	for _, kv := range environ {
+		if name, v, _ := strings.Cut(kv, "="); strings.HasPrefix(name, envPrefix) {
+			twins[name] = v
+		}
+	}
 	// The log format is known before anything can fail, so that a mistake is reported in
 	// the form the log pipeline reads: from its twin first, then the flag, as parsed.
-	for _, kv := range environ {
-		if v, ok := strings.CutPrefix(kv, envPrefix+"LOG_FORMAT="); ok && validLogFormat(v) {
-			c.logFormat = v
-		}
+	if v := twins[flagTwin("log-format")]; validLogFormat(v) {
+		c.logFormat = v
 	}
 	fs, lists, setErr := newFlagSet(c)
 	var preCommand []string
@@ -325,15 +336,6 @@ func parseConfigTask(pre, args, environ []string, t *taskRun) (*config, error) {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 
-	// One pass over the environment (each name once: env.Unique) for the SECRETEXEC_*
-	// variables.
-	twins := map[string]string{}
-	for _, kv := range environ {
-		if name, v, _ := strings.Cut(kv, "="); strings.HasPrefix(name, envPrefix) {
-			twins[name] = v
-		}
-	}
-
 	// The twins: SECRETEXEC_SSM_PATH for --ssm-path. Sources from twins come before the
 	// command line's, so a flag's source wins over an image's default.
 	twinSources := []fetch.Source{}
@@ -345,7 +347,7 @@ func parseConfigTask(pre, args, environ []string, t *taskRun) (*config, error) {
 		if noTwin[f.Name] {
 			return
 		}
-		name := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		name := flagTwin(f.Name)
 		known[name] = true
 		v, ok := twins[name]
 		if !ok || given[f.Name] || twinErr != nil {

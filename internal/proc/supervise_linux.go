@@ -403,36 +403,44 @@ func (s *Supervisor) forward(c *Child, sig syscall.Signal) {
 }
 
 // reap collects every exited child without blocking and records the exit of each command
-// among them. In a terminal it also sees a command stop (WUNTRACED), and follows; a stopped
-// orphan is ignored.
+// among them: each command by its pid, then the orphans re-parented to this process. A
+// helper this process runs itself (see ownHelper) is left to os/exec, which waits for it: so
+// no wait for any child (-1). In a terminal it also sees a command stop (WUNTRACED), and
+// follows; a stopped orphan is ignored.
 func (s *Supervisor) reap() {
 	flags := unix.WNOHANG
 	if s.tty != nil {
 		flags |= unix.WUNTRACED
 	}
-	for {
-		var ws unix.WaitStatus
-		got, err := unix.Wait4(-1, &ws, flags, nil)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil || got <= 0 { // ECHILD: no children left; 0: none has changed yet.
-			return
-		}
-		c := s.live[got]
-		if c == nil {
-			continue
-		}
-		switch {
-		case ws.Exited():
-			c.status, c.done = ws.ExitStatus(), true
-		case ws.Signaled():
-			c.status, c.done = StatusSignaled(ws.Signal()), true
-		case ws.Stopped():
-			s.followStop(c, ws.StopSignal())
+	for pid, c := range s.live {
+		for !c.done {
+			var ws unix.WaitStatus
+			got, err := unix.Wait4(pid, &ws, flags, nil)
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			if err != nil || got <= 0 { // 0: it has not changed yet
+				break
+			}
+			switch {
+			case ws.Exited():
+				c.status, c.done = ws.ExitStatus(), true
+			case ws.Signaled():
+				c.status, c.done = StatusSignaled(ws.Signal()), true
+			case ws.Stopped():
+				s.followStop(c, ws.StopSignal())
+			}
 		}
 		if c.done {
-			delete(s.live, got)
+			delete(s.live, pid)
+		}
+	}
+	for _, pid := range orphanZombies(s.live, s.pgrp) {
+		var ws unix.WaitStatus
+		for {
+			if _, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil); !errors.Is(err, unix.EINTR) {
+				break
+			}
 		}
 	}
 }

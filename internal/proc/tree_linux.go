@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // The process tree a command leaves. A command is stopped whole: its process group (what
@@ -45,16 +47,13 @@ func readStat(pid int) (procStat, bool) {
 	return procStat{pid: pid, ppid: ppid, pgrp: pgrp, zombie: f[0] == "Z" || f[0] == "X"}, true
 }
 
-// descendants returns every live (not yet exited) descendant of this process, from one
-// pass over /proc. A process forked during the pass may be missed: callers scan again
-// until nothing is left.
-func descendants() []procStat {
+// scan reads every process's stat, from one pass over /proc.
+func scan() map[int]procStat {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	all := make(map[int]procStat)
-	kids := make(map[int][]int)
+	all := make(map[int]procStat, len(ents))
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -62,9 +61,30 @@ func descendants() []procStat {
 		}
 		if st, ok := readStat(pid); ok {
 			all[pid] = st
-			kids[st.ppid] = append(kids[st.ppid], pid)
 		}
 	}
+	return all
+}
+
+// ownHelper reports whether st is a process this one runs itself with os/exec (the SDK's
+// credential_process, run by a check while a command is supervised): a child of this
+// process in this process's own group. Every command runs in a group of its own, and what
+// it starts stays in that group or leaves it for another, so nothing of the commands' is
+// in this one's. A helper is os/exec's to signal and to wait for: reaping it would take
+// its exit status from os/exec (its Wait fails with ECHILD), stopping it would fail the
+// check.
+func ownHelper(st procStat, self, pgrp int) bool { return st.ppid == self && st.pgrp == pgrp }
+
+// descendants returns every live (not yet exited) descendant of this process but its
+// helpers and theirs, from one pass over /proc. A process forked during the pass may be
+// missed: callers scan again until nothing is left.
+func descendants() []procStat {
+	all := scan()
+	kids := make(map[int][]int)
+	for pid, st := range all {
+		kids[st.ppid] = append(kids[st.ppid], pid)
+	}
+	self, pgrp := os.Getpid(), unix.Getpgrp()
 	var out []procStat
 	var walk func(pid, depth int)
 	walk = func(pid, depth int) {
@@ -72,13 +92,30 @@ func descendants() []procStat {
 			return
 		}
 		for _, k := range kids[pid] {
-			if st := all[k]; !st.zombie {
+			st := all[k]
+			if ownHelper(st, self, pgrp) {
+				continue
+			}
+			if !st.zombie {
 				out = append(out, st)
 			}
 			walk(k, depth+1)
 		}
 	}
-	walk(os.Getpid(), 0)
+	walk(self, 0)
+	return out
+}
+
+// orphanZombies returns the exited children of this process that are neither commands
+// (live) nor helpers: the command's processes re-parented to it (PID 1, child subreaper).
+func orphanZombies(live map[int]*Child, pgrp int) []int {
+	self := os.Getpid()
+	var out []int
+	for pid, st := range scan() {
+		if st.zombie && st.ppid == self && live[pid] == nil && !ownHelper(st, self, pgrp) {
+			out = append(out, pid)
+		}
+	}
 	return out
 }
 

@@ -2,7 +2,9 @@ package proc
 
 import (
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -143,4 +145,39 @@ func TestSignalDuringStopGoesToKept(t *testing.T) {
 	if status, err := s.Wait(ctx, keep); err != nil || status != 45 {
 		t.Errorf("the new command: status %d, %v; want 45 from the SIGUSR1 sent during the stop", status, err)
 	}
+}
+
+// TestOwnHelpersLeftAlone: a process this one runs itself with os/exec (the SDK's
+// credential_process, run by a check while a command is supervised) is os/exec's: a Stop
+// neither signals it nor waits for it, and the reaping does not take its status.
+func TestOwnHelpersLeftAlone(t *testing.T) {
+	s := New()
+	defer s.Close()
+	s.StopTimeout = 2 * time.Second
+	wantExit7 := func(what string, err error) {
+		t.Helper()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 7 {
+			t.Errorf("%s: os/exec saw %v, want exit status 7", what, err)
+		}
+	}
+
+	c := startSh(t, s, "sleep 1000 & wait", 2)
+	during := exec.Command("/bin/sh", "-c", "sleep 0.5; exit 7")
+	if err := during.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.Stop(c)
+	wantExit7("a helper running during a Stop", during.Wait())
+
+	// A helper that exits while a command is waited for: its SIGCHLD makes Wait reap.
+	c = startSh(t, s, "sleep 0.6", 1)
+	exited := exec.Command("/bin/sh", "-c", "exit 7")
+	if err := exited.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Wait(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	wantExit7("a helper that exited during a Wait", exited.Wait())
 }

@@ -44,12 +44,21 @@ func Merge(inherited []string, layers []Layer, override bool) ([]string, []Decis
 	for _, l := range layers {
 		n += len(l.Vars)
 	}
-	inherited = Unique(inherited)
 	// Sized up front: this runs at every start, and growing maps is most of its garbage.
+	// The command's environment is Unique already; the map that indexes it finds a
+	// duplicate too, so the common case builds one map, not Unique's and this one.
 	inh := make(map[string]string, len(inherited))
+	dup := false
 	for _, kv := range inherited {
 		k, v, _ := strings.Cut(kv, "=")
+		if _, ok := inh[k]; ok {
+			dup = true // the first is the one kept: Unique's rule
+			continue
+		}
 		inh[k] = v
+	}
+	if dup {
+		inherited = Unique(inherited)
 	}
 	type win struct {
 		layer int

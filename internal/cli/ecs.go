@@ -27,14 +27,6 @@ type taskRun struct {
 	ignored, ignoredTask []string // fields set and not applied, for --verbose
 }
 
-// envFilesError is a container with environmentFiles: S3 objects, which secretexec does not
-// read.
-type envFilesError struct{ container string }
-
-func (e *envFilesError) Error() string {
-	return fmt.Sprintf("container %q has environmentFiles (S3 objects), which secretexec does not read", e.container)
-}
-
 // loadTask reads c's task definition and parses the configuration again with what its
 // container adds: its environment (where SECRETEXEC_* twins configure secretexec, as they
 // would in the container) and, unless args give a COMMAND, its command line. It returns the
@@ -53,7 +45,10 @@ func loadTask(c *config, args, environ []string) (*config, []string, error) {
 		return nil, nil, fmt.Errorf("--ecs-task-definition %s: %w", c.taskDef, err)
 	}
 	if ct.EnvFiles > 0 {
-		return nil, nil, &envFilesError{container: ct.Name}
+		return nil, nil, &hintError{
+			err:  fmt.Errorf("container %q has environmentFiles (S3 objects), which secretexec does not read", ct.Name),
+			hint: "download the file and pass its variables in the environment (aws s3 cp s3://BUCKET/KEY.env app.env; set -a; . ./app.env; set +a), or move them to environment, secrets or a path read with --ssm-path",
+		}
 	}
 	t := &taskRun{file: c.taskDef, name: ct.Name, env: ct.Environment, secrets: ct.Secrets,
 		arnRegion: d.Region(), ignored: ct.Ignored, ignoredTask: d.Ignored}

@@ -50,7 +50,6 @@ func Hint(err error) string {
 	var te *taskdef.SyntaxError
 	var ce *taskdef.ContainerError
 	var ee *taskdef.EntryError
-	var fe2 *envFilesError
 	var ne2 *env.NamesError
 	var role *fetch.RoleError
 	switch {
@@ -70,8 +69,6 @@ func Hint(err error) string {
 			return valueFromHint
 		}
 		return ""
-	case errors.As(err, &fe2):
-		return "download the file and pass its variables in the environment (aws s3 cp s3://BUCKET/KEY.env app.env; set -a; . ./app.env; set +a), or move them to environment, secrets or a path read with --ssm-path"
 	case errors.As(err, &ne2):
 		return "one name a line: NAME, NAME=anything or export NAME=anything; # starts a comment"
 	case errors.As(err, &fe):

@@ -72,10 +72,6 @@ func Hint(err error) string {
 	case errors.As(err, &ne2):
 		return "one name a line: NAME, NAME=anything or export NAME=anything; # starts a comment"
 	case errors.As(err, &fe):
-		if h := fetchHint(fe); h != "" && fe.Role != "" && strings.HasPrefix(h, "the role needs") {
-			// The read was made as the assumed role: its policy is the one to change.
-			return "the assumed role " + fe.Role + strings.TrimPrefix(h, "the role")
-		}
 		return fetchHint(fe)
 	case errors.As(err, &role):
 		return roleHint(role)
@@ -244,6 +240,11 @@ func sourceHint(e *fetch.Error) string {
 	if e.Ref != nil {
 		r = e.Ref.Ref
 	}
+	// Whose policy to change: the read was made as the assumed role, if there is one.
+	role := "the role"
+	if e.Role != "" {
+		role = "the assumed role " + e.Role
+	}
 	switch {
 	case errors.Is(e.Err, fetch.ErrEmptyPath):
 		return "check the path (names are case-sensitive and start with /); parameters nested deeper need --recursive; --allow-empty accepts an empty path"
@@ -292,24 +293,24 @@ func sourceHint(e *fetch.Error) string {
 	if key, ok := fetch.KMSDenied(e.Err); ok {
 		switch {
 		case key != "":
-			return fmt.Sprintf("the role needs kms:Decrypt on %s, the key that encrypts these values", key)
+			return fmt.Sprintf("%s needs kms:Decrypt on %s, the key that encrypts these values", role, key)
 		case secretID != "":
-			return fmt.Sprintf("the role needs kms:Decrypt on the secret's KMS key (KmsKeyId in: aws secretsmanager describe-secret --secret-id %s)", secretID)
+			return fmt.Sprintf("%s needs kms:Decrypt on the secret's KMS key (KmsKeyId in: aws secretsmanager describe-secret --secret-id %s)", role, secretID)
 		}
-		return "the role needs kms:Decrypt on the KMS key of the SecureString parameters"
+		return role + " needs kms:Decrypt on the KMS key of the SecureString parameters"
 	}
 	code := e.Code()
 	switch {
 	case e.Ref != nil && r.Kind == ref.SSM:
 		if code == "AccessDeniedException" {
-			return fmt.Sprintf("the role needs ssm:GetParameters on %s, and kms:Decrypt on the key of a SecureString parameter", paramResource(r, e.Region))
+			return fmt.Sprintf("%s needs ssm:GetParameters on %s, and kms:Decrypt on the key of a SecureString parameter", role, paramResource(r, e.Region))
 		}
 		return commonHint(code)
 	case e.Ref == nil && e.Source.Kind == fetch.SSMPath:
 		switch code {
 		case "AccessDeniedException":
 			// GetParametersByPath is authorized against the path itself, not the parameters.
-			return fmt.Sprintf("the role needs ssm:GetParametersByPath on arn:%s:ssm:%s:*:parameter%s, and kms:Decrypt on the key of SecureString parameters", ref.Partition(e.Region), regionOr(e.Region), e.Source.Path)
+			return fmt.Sprintf("%s needs ssm:GetParametersByPath on arn:%s:ssm:%s:*:parameter%s, and kms:Decrypt on the key of SecureString parameters", role, ref.Partition(e.Region), regionOr(e.Region), e.Source.Path)
 		case "ValidationException":
 			return "a path is /-separated, starts with /, and has at most 15 levels"
 		}
@@ -318,22 +319,23 @@ func sourceHint(e *fetch.Error) string {
 	switch code {
 	case "AccessDeniedException":
 		if e.Ref != nil {
-			return fmt.Sprintf("the role needs secretsmanager:GetSecretValue on %s, and kms:Decrypt on the secret's key if it is a customer managed key", refSecretResource(r, e.Region))
+			return fmt.Sprintf("%s needs secretsmanager:GetSecretValue on %s, and kms:Decrypt on the secret's key if it is a customer managed key", role, refSecretResource(r, e.Region))
 		}
-		return fmt.Sprintf("the role needs secretsmanager:GetSecretValue on %s, and kms:Decrypt on the secret's key if it is a customer managed key", secretResource(secretID, e.Region))
+		return fmt.Sprintf("%s needs secretsmanager:GetSecretValue on %s, and kms:Decrypt on the secret's key if it is a customer managed key", role, secretResource(secretID, e.Region))
 	case "ResourceNotFoundException":
 		if r.VersionStage != "" || r.VersionID != "" {
 			return fmt.Sprintf("no secret with this name or ARN in region %s, or it has no version with this stage or id", regionOr(e.Region))
 		}
 	}
-	return secretHint(code, e.Region)
+	return secretHint(code, e.Region, role)
 }
 
-// secretHint says what to do about a Secrets Manager error code.
-func secretHint(code, region string) string {
+// secretHint says what to do about a Secrets Manager error code; role is whose policy to
+// change.
+func secretHint(code, region, role string) string {
 	switch code {
 	case "DecryptionFailure":
-		return "the role needs kms:Decrypt on the secret's KMS key (with kms:ViaService secretsmanager.<region>.amazonaws.com)"
+		return role + " needs kms:Decrypt on the secret's KMS key (with kms:ViaService secretsmanager.<region>.amazonaws.com)"
 	case "ResourceNotFoundException":
 		return fmt.Sprintf("no secret with this name or ARN in region %s; check the spelling (names are case-sensitive) and --region", regionOr(region))
 	case "InvalidRequestException":

@@ -651,12 +651,7 @@ func (c *config) role(environ []string) *fetch.Role {
 	}
 	name := c.roleSessionName
 	if name == "" {
-		host := ""
-		for _, kv := range environ {
-			if v, ok := strings.CutPrefix(kv, "HOSTNAME="); ok {
-				host = v
-			}
-		}
+		host, _ := env.Lookup(environ, "HOSTNAME")
 		if host == "" {
 			host, _ = os.Hostname()
 		}

@@ -133,7 +133,6 @@ type watcher struct {
 	sv            Supervisor
 	child         Process
 	snap          snapshot
-	env           [sha256.Size]byte // the running command's path and whole environment, hashed
 	stopping      bool              // a signal that stops secretexec was passed on: no command starts after it
 	failing       bool              // the last check failed (one warning per streak)
 	commitFailing bool              // the last Commit failed (one warning per streak)
@@ -152,7 +151,7 @@ type checkResult struct {
 // replaces it and only its exit ends Run. A signal that does not stop the command (SIGHUP,
 // SIGUSR1) is the command's business: it is passed on and the checks go on.
 func Run(ctx context.Context, c Config, sv Supervisor, child Process, first State) int {
-	w := &watcher{c: c, sv: sv, child: child, snap: newSnapshot(first), env: envSum(first), cur: first}
+	w := &watcher{c: c, sv: sv, child: child, snap: newSnapshot(first), cur: first}
 	sv.OnForward(func(sig syscall.Signal, stops bool) {
 		if stops {
 			w.stopping = true
@@ -254,7 +253,7 @@ func (w *watcher) apply(ctx context.Context, r checkResult) (code int, done bool
 	}
 	changed := strings.Join(what, ", ")
 	sum := envSum(r.st)
-	if w.c.Action != Signal && sum == w.env {
+	if w.c.Action != Signal && sum == envSum(w.cur) {
 		// A parameter added whose variable --no-override keeps, a source that now holds
 		// what another already gave: the command would get the very environment it has.
 		w.snap = snap
@@ -287,7 +286,7 @@ func (w *watcher) apply(ctx context.Context, r checkResult) (code int, done bool
 		// ends secretexec, as at any other time.
 		return status, true
 	}
-	w.snap, w.env = snap, sum
+	w.snap = snap
 	pid := logattr.PID(w.child.Pid())
 	switch w.c.Action {
 	case Signal:
@@ -382,7 +381,7 @@ func (w *watcher) startFirst(ctx context.Context, st State, sum [sha256.Size]byt
 	if err != nil {
 		w.c.Log.Warnf("%s: the new command could not start: %s; the command (pid %d) keeps running with the previous values", changed, w.c.Log.Brief(err), logattr.PID(old.Pid()))
 		w.rejected = sum
-		w.snap, w.env = newSnapshot(w.cur), envSum(w.cur) // what still runs
+		w.snap = newSnapshot(w.cur) // what still runs
 		return 0, false
 	}
 	w.c.Log.Verbosef("started the new command (pid %d) beside the old one (pid %d)", child.Pid(), old.Pid())
@@ -501,7 +500,7 @@ func (w *watcher) probe(ctx context.Context, p, old Process) error {
 // are not tried again until they change.
 func (w *watcher) reject(sum [sha256.Size]byte, changed string, res healthResult, keptPid int) {
 	w.rejected = sum
-	w.snap, w.env = newSnapshot(w.cur), envSum(w.cur) // what runs, or is started again
+	w.snap = newSnapshot(w.cur) // what runs, or is started again
 	why := fmt.Sprintf("did not pass the health check %s within %s", w.c.HealthCheck, w.c.HealthTimeout)
 	if res.exited {
 		why = fmt.Sprintf("exited with status %d before passing the health check %s", res.status, w.c.HealthCheck)

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/secretexec/secretexec/internal/proc"
 )
 
 // The loop's decisions, with fakes for the supervisor, the check, the clock and the log:
@@ -27,20 +29,8 @@ type fakeProc struct {
 
 func (p *fakeProc) Pid() int { return p.pid }
 func (p *fakeProc) Signal(sig syscall.Signal) error {
-	fakeEvents(p).add(fmt.Sprintf("signal %d %s", p.pid, sigName(sig)))
+	fakeEvents(p).add(fmt.Sprintf("signal %d %s", p.pid, proc.SignalName(sig)))
 	return nil
-}
-
-func sigName(sig syscall.Signal) string {
-	switch sig {
-	case syscall.SIGHUP:
-		return "SIGHUP"
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGUSR1:
-		return "SIGUSR1"
-	}
-	return fmt.Sprint(int(sig))
 }
 
 type events struct {
@@ -119,7 +109,7 @@ func (f *fakeSV) Wait(ctx context.Context, pr Process) (int, error) {
 			p.exited, p.status = true, st
 			return st, nil
 		case sig := <-f.sigs:
-			f.ev.add(fmt.Sprintf("forward %d %s", p.pid, sigName(sig)))
+			f.ev.add(fmt.Sprintf("forward %d %s", p.pid, proc.SignalName(sig)))
 			f.forward(sig, f.Stops(sig))
 		case <-ctx.Done():
 			return 0, ctx.Err()

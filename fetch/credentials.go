@@ -47,14 +47,14 @@ const ProviderIMDS = "instance metadata"
 // summarisedCredentials is the chain's provider with each failure summarised as a
 // CredentialsError: at start-up (New), and when a request refreshes expired credentials.
 type summarisedCredentials struct {
-	p        aws.CredentialsProvider
-	provider string
+	p aws.CredentialsProvider
 }
 
 func (s *summarisedCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	c, err := s.p.Retrieve(ctx)
 	if err != nil {
-		return c, summariseCredentials(s.provider, err)
+		// Named only on failure: a start that gets its credentials never needs the name.
+		return c, summariseCredentials(providerName(s.p), err)
 	}
 	return c, nil
 }
@@ -64,7 +64,7 @@ func summarise(p aws.CredentialsProvider) aws.CredentialsProvider {
 	if p == nil {
 		return nil
 	}
-	return &summarisedCredentials{p: p, provider: providerName(p)}
+	return &summarisedCredentials{p: p}
 }
 
 // providerName names the provider the SDK's chain chose, from its type (the chain wraps it

@@ -70,11 +70,16 @@ var client = &http.Client{
 func (c *Check) Probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
+	// The caller's deadline may be the nearer one (a probe with the old command paused).
+	within := ProbeTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		within = time.Until(dl).Round(10 * time.Millisecond)
+	}
 	if c.url == nil {
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", c.addr)
 		if err != nil {
-			return brief(err)
+			return brief(err, within)
 		}
 		return conn.Close()
 	}
@@ -85,7 +90,7 @@ func (c *Check) Probe(ctx context.Context) error {
 	req.Header.Set("User-Agent", "secretexec-health-check")
 	resp, err := client.Do(req)
 	if err != nil {
-		return brief(err)
+		return brief(err, within)
 	}
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 399 {
@@ -94,15 +99,16 @@ func (c *Check) Probe(ctx context.Context) error {
 	return nil
 }
 
-// brief is a network error without the URL (which may hold a token in its query).
-func brief(err error) error {
+// brief is a network error without the URL (which may hold a token in its query); a
+// deadline says how long the probe had.
+func brief(err error, within time.Duration) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("no answer within %s", ProbeTimeout)
+		return fmt.Errorf("no answer within %s", within)
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -85,5 +86,23 @@ func TestProbe(t *testing.T) {
 	c, _ = Parse("tcp://" + addr)
 	if err := c.Probe(ctx); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("closed port: %v", err)
+	}
+}
+
+// TestProbeTimeoutSaysTheDeadline: a probe cut short by the caller's deadline (a probe
+// with the old command paused has 500ms) says that deadline, not ProbeTimeout.
+func TestProbeTimeoutSaysTheDeadline(t *testing.T) {
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hang }))
+	defer srv.Close()
+	defer close(hang)
+	c, err := Parse(srv.URL + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := c.Probe(ctx); err == nil || err.Error() != "no answer within 300ms" {
+		t.Errorf("%v, want \"no answer within 300ms\"", err)
 	}
 }

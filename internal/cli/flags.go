@@ -49,8 +49,7 @@ type config struct {
 	health        *health.Check // healthCheck, parsed
 	healthTimeout time.Duration // --health-timeout
 	listen        addrList      // --listen ADDR, repeatable
-	restartOrder  string        // --restart-order, or "" for the default
-	startFirst    bool          // the order in effect
+	restartOrder  string        // --restart-order, or "" for the default (startFirst)
 	dryRun        bool
 	verbose       bool
 	quiet         bool
@@ -519,8 +518,7 @@ func (c *config) check() error {
 	return c.checkRotation()
 }
 
-// checkRotation checks --health-check, --health-timeout, --listen and --restart-order, and
-// settles the restart order.
+// checkRotation checks --health-check, --health-timeout, --listen and --restart-order.
 func (c *config) checkRotation() error {
 	restarts := c.watch > 0 && c.onChange.action == watch.Restart
 	if c.healthCheck != "" {
@@ -545,11 +543,7 @@ func (c *config) checkRotation() error {
 		return usagef("the sockets are passed to each command secretexec starts: add --init or --watch D", "--listen needs --init or --watch")
 	}
 	switch c.restartOrder {
-	case "":
-		c.startFirst = c.health != nil && len(c.listen) > 0
-	case "stop-first":
-	case "start-first":
-		c.startFirst = true
+	case "", "stop-first", "start-first":
 	default:
 		return usagef("--restart-order stop-first or --restart-order start-first", "unknown --restart-order %q", c.restartOrder)
 	}
@@ -567,6 +561,16 @@ func (l *addrList) String() string { return strings.Join(*l, ",") }
 func (l *addrList) Set(v string) error {
 	*l = append(*l, v)
 	return nil
+}
+
+// startFirst reports whether a restart starts the new command before it stops the old one:
+// --restart-order's order, by default start-first when a health check gates the restarts of a
+// command that shares --listen's sockets.
+func (c *config) startFirst() bool {
+	if c.restartOrder == "" {
+		return c.health != nil && len(c.listen) > 0
+	}
+	return c.restartOrder == "start-first"
 }
 
 // supervised reports whether secretexec stays the command's parent (--init, which --watch

@@ -59,7 +59,7 @@ func (s *start) supervise(ctx context.Context, sv *proc.Supervisor) (int, error)
 		What:        watched(c, s.refs),
 		Output:      c.output,
 		Check:       s.check,
-		StartFirst:  c.startFirst,
+		StartFirst:  c.startFirst(),
 		PauseOld:    len(c.listen) > 0,
 		Clock:       watch.RealClock{},
 		Rand:        rand.Int64N,
@@ -76,7 +76,7 @@ func (s *start) supervise(ctx context.Context, sv *proc.Supervisor) (int, error)
 			cfg.HealthEvery = 400 * time.Millisecond
 		}
 	}
-	if c.startFirst && len(c.listen) == 0 {
+	if c.startFirst() && len(c.listen) == 0 {
 		s.lg.warnf("--restart-order start-first without --listen: the new command must bind its port beside the old one (SO_REUSEPORT), or it fails to start")
 	}
 	if c.output != "" {

@@ -498,13 +498,26 @@ func (a arnParts) isSecret() bool {
 
 // check validates the partition, region and account of an SSM or Secrets Manager ARN.
 func (a arnParts) check() error {
-	if a.partition != "aws" && !(strings.HasPrefix(a.partition, "aws-") && isLowerDash(a.partition) &&
-		!strings.HasSuffix(a.partition, "-")) {
-		return malformed("arn partition must be aws or aws-* (aws-cn, aws-us-gov)")
+	if err := a.checkPartition(); err != nil {
+		return err
 	}
 	if !ValidRegion(a.region) {
 		return malformed("arn region must be like us-east-1")
 	}
+	return a.checkAccount()
+}
+
+// checkPartition validates the partition of any ARN: aws or aws-*.
+func (a arnParts) checkPartition() error {
+	if a.partition != "aws" && !(strings.HasPrefix(a.partition, "aws-") && isLowerDash(a.partition) &&
+		!strings.HasSuffix(a.partition, "-")) {
+		return malformed("arn partition must be aws or aws-* (aws-cn, aws-us-gov)")
+	}
+	return nil
+}
+
+// checkAccount validates the account of any ARN that names one: 12 digits.
+func (a arnParts) checkAccount() error {
 	if len(a.account) != 12 || !isDigits(a.account) {
 		return malformed("arn account id must be 12 digits")
 	}

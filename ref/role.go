@@ -14,12 +14,11 @@ func CheckRoleARN(s string) error {
 	if a.region != "" {
 		return malformed("an iam arn has no region: arn:aws:iam::ACCOUNT:role/NAME")
 	}
-	if a.partition != "aws" && !(strings.HasPrefix(a.partition, "aws-") && isLowerDash(a.partition) &&
-		!strings.HasSuffix(a.partition, "-")) {
-		return malformed("arn partition must be aws or aws-* (aws-cn, aws-us-gov)")
+	if err := a.checkPartition(); err != nil {
+		return err
 	}
-	if len(a.account) != 12 || !isDigits(a.account) {
-		return malformed("arn account id must be 12 digits")
+	if err := a.checkAccount(); err != nil {
+		return err
 	}
 	rest := strings.TrimPrefix(a.resource, "role/")
 	path, name := "", rest

@@ -1,8 +1,6 @@
 package fetch
 
 import (
-	"github.com/secretexec/secretexec/ref"
-
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/secretexec/secretexec/env"
+	"github.com/secretexec/secretexec/ref"
 )
 
 // ErrParameterNotFound is a parameter name, version or label GetParameters listed in

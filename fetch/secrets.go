@@ -1,8 +1,6 @@
 package fetch
 
 import (
-	"github.com/secretexec/secretexec/ref"
-
 	"context"
 	"errors"
 
@@ -10,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/secretexec/secretexec/env"
+	"github.com/secretexec/secretexec/ref"
 )
 
 var (

@@ -149,5 +149,5 @@ func ExecLimit() uint64 {
 	if err := unix.Getrlimit(unix.RLIMIT_STACK, &rl); err != nil {
 		return 128 << 10
 	}
-	return env.ExecLimit(rl.Cur)
+	return env.ExecLimit(uint64(rl.Cur)) // int64 on the BSDs
 }

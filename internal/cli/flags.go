@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"sort"
@@ -535,8 +536,17 @@ func (c *config) checkRotation() error {
 		return usagef("", "--health-timeout must be positive")
 	}
 	for _, a := range c.listen {
-		if _, _, err := proc.ParseListen(a); err != nil {
+		network, addr, err := proc.ParseListen(a)
+		if err != nil {
 			return usagef("--listen tcp://0.0.0.0:8000 or --listen unix:///run/app.sock", "--listen: %v", err)
+		}
+		// secretexec holds that socket open: the kernel accepts a connection to it whatever
+		// the command does, so a tcp:// check of it would pass for a broken command.
+		if port, ok := c.health.TCPPort(); ok && network == "tcp" {
+			if _, lport, _ := net.SplitHostPort(addr); lport == port {
+				return usagef("check what the command answers: --health-check http://127.0.0.1:"+port+"/health",
+					"--health-check tcp:// on port %s, which --listen holds open, passes whatever the command does", port)
+			}
 		}
 	}
 	if len(c.listen) > 0 && !c.supervised() {

@@ -46,6 +46,15 @@ func Parse(s string) (*Check, error) {
 	return nil, fmt.Errorf("a health check is http://, https:// or tcp://, not %q", scheme+"://")
 }
 
+// TCPPort is the port of a tcp:// check, and whether it is one (a nil Check is none).
+func (c *Check) TCPPort() (string, bool) {
+	if c == nil || c.addr == "" {
+		return "", false
+	}
+	_, port, _ := net.SplitHostPort(c.addr)
+	return port, true
+}
+
 // String is the check as given, without its query (which may hold a token).
 func (c *Check) String() string {
 	if c.url != nil {
